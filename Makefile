@@ -1,0 +1,52 @@
+# Two commands for a newcomer: `make run` and `make test`. Needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint demo browser clean
+
+$(BIN)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Hospital Registry needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+$(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+# Serves http://127.0.0.1:8000 on the embedded SQLite database (instance/hospital.db).
+run: $(BIN)/.installed
+	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
+	APP_ENV=development $(BIN)/gunicorn wsgi:app
+
+# 50 demo hospitals with 90 days of reports each, for trying the app out.
+demo: $(BIN)/.installed
+	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
+	APP_ENV=development $(BIN)/flask --app wsgi seed-demo --hospitals 50 --days 90
+
+# The whole suite on SQLite; DATABASE_URL=postgresql+psycopg://… or mysql+pymysql://… runs it
+# on that server (the database name must contain "test": the suite empties it).
+test: $(BIN)/.installed-dev browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium; install it where we can (root with apt-get).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing chromium for the browser tests…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "!!! /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get):"; \
+			echo "!!! THE BROWSER TESTS WILL NOT RUN. Install Debian's chromium package to run them."; \
+		fi; \
+	fi
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check hospital_app tests migrations wsgi.py gunicorn.conf.py
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

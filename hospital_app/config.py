@@ -1,0 +1,96 @@
+"""Settings, read from the environment once, when the app is created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something unsafe or impossible; the app refuses to start."""
+
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    # Kept in a file, not in memory: every gunicorn worker must sign sessions with the same key,
+    # and a restart must not sign everyone out.
+    path = instance_path / "dev-secret-key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # WAL and the busy timeout are set per connection (see database.py); a long timeout
+        # lets several gunicorn workers queue for the single writer instead of failing.
+        return {"connect_args": {"timeout": 30}}
+    # pre_ping replaces connections that a restarted database server closed, so the first
+    # request after a restart does not fail; recycle stays under MariaDB's wait_timeout.
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def load(instance_path: str, overrides: dict | None = None, env: dict | None = None) -> dict:
+    """Build the Flask config from the environment (`env`, default os.environ) and `overrides`."""
+    env = dict(os.environ if env is None else env)
+    overrides = dict(overrides or {})
+    app_env = overrides.pop("APP_ENV", None) or env.get("APP_ENV", "production")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}.")
+
+    instance = Path(instance_path)
+    url = (
+        overrides.get("SQLALCHEMY_DATABASE_URI")
+        or env.get("DATABASE_URL")
+        or (f"sqlite:///{instance / 'hospital.db'}")
+    )
+    # Heroku-style URLs name the old driver; we ship psycopg 3.
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret:
+        if app_env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Production refuses to start without one: "
+                "set SECRET_KEY to a long random value, e.g. "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'."
+            )
+        secret = _dev_secret_key(instance)
+
+    config = {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
+        "SQLALCHEMY_RECORD_QUERIES": False,
+        "TESTING": app_env == "testing",
+        "PER_PAGE": _int(env, "PER_PAGE", 25),
+        # Behind N reverse proxies, trust N X-Forwarded-* hops (0: not behind a proxy).
+        "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "").lower()
+        in ("1", "true", "yes"),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        # A form left open through a 12-hour shift still submits.
+        "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+    }
+    config.update(overrides)
+    return config

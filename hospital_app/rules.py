@@ -1,0 +1,179 @@
+"""The data rules, written once.
+
+Forms call the checks below to put a message beside a field; models.py turns the same tables
+into CHECK constraints, so a row that breaks a rule cannot be stored by any path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import Boolean
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+
+# --- Hospitals -------------------------------------------------------------------------------
+
+CODE_MIN, CODE_MAX = 2, 20
+CODE_RE = re.compile(rf"^[A-Z0-9-]{{{CODE_MIN},{CODE_MAX}}}$")
+CODE_MESSAGE = f"Use {CODE_MIN} to {CODE_MAX} characters: letters A–Z, digits 0–9 and hyphens (-)."
+NAME_MAX = 200
+REGION_MAX = 100
+CITY_MAX = 100
+
+OWNERSHIP = {"public": "Public", "private": "Private", "non-profit": "Non-profit"}
+
+
+def normalise_code(value: str | None) -> str:
+    """Facility codes are compared and stored upper-case, so 'ab-1' and 'AB-1' are one code."""
+    return (value or "").strip().upper()
+
+
+def normalise_space(value: str | None) -> str:
+    """Trim and collapse runs of white space: '  North   East ' is 'North East'."""
+    return " ".join((value or "").split())
+
+
+def code_errors(code: str) -> list[str]:
+    return [] if CODE_RE.match(code) else [CODE_MESSAGE]
+
+
+# --- Statistics reports ----------------------------------------------------------------------
+
+MAX_COUNT = 100_000
+NOTES_MAX = 2000
+
+COUNT_FIELDS: dict[str, str] = {
+    "beds_total": "Beds, total",
+    "beds_occupied": "Beds, occupied",
+    "icu_beds_total": "ICU beds, total",
+    "icu_beds_occupied": "ICU beds, occupied",
+    "ventilators_total": "Ventilators, total",
+    "ventilators_in_use": "Ventilators in use",
+    "admissions": "Admissions",
+    "discharges": "Discharges",
+    "deaths": "Deaths",
+}
+
+# Figures that rarely change from one report to the next: a new report starts with them.
+CAPACITY_FIELDS = ("beds_total", "icu_beds_total", "ventilators_total")
+
+
+class AtMost(NamedTuple):
+    """`part` may not exceed `whole`; the message goes beside `part`."""
+
+    part: str
+    whole: str
+    message: str
+
+
+CAPACITY_RULES: tuple[AtMost, ...] = (
+    AtMost(
+        "beds_occupied", "beds_total", "Occupied beds ({part}) cannot exceed total beds ({whole})."
+    ),
+    AtMost("icu_beds_total", "beds_total", "ICU beds ({part}) cannot exceed total beds ({whole})."),
+    AtMost(
+        "icu_beds_occupied",
+        "icu_beds_total",
+        "Occupied ICU beds ({part}) cannot exceed total ICU beds ({whole}).",
+    ),
+    AtMost(
+        "icu_beds_occupied",
+        "beds_occupied",
+        "Occupied ICU beds ({part}) cannot exceed occupied beds ({whole}); "
+        "ICU patients are counted among the occupied beds.",
+    ),
+    AtMost(
+        "ventilators_in_use",
+        "ventilators_total",
+        "Ventilators in use ({part}) cannot exceed total ventilators ({whole}).",
+    ),
+)
+
+
+def count_range_message(label: str) -> str:
+    return f"{label} must be a whole number from 0 to {MAX_COUNT:,}."
+
+
+def report_errors(values: Mapping[str, int | None]) -> dict[str, list[str]]:
+    """Every rule a report's counts break, as {field: [messages]}. Missing values are skipped:
+    the 'required' check reports them."""
+    errors: dict[str, list[str]] = {}
+    for field, label in COUNT_FIELDS.items():
+        value = values.get(field)
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            errors.setdefault(field, []).append(count_range_message(label))
+    for rule in CAPACITY_RULES:
+        part, whole = values.get(rule.part), values.get(rule.whole)
+        if part is None or whole is None or rule.part in errors or rule.whole in errors:
+            continue
+        if part > whole:
+            errors.setdefault(rule.part, []).append(rule.message.format(part=part, whole=whole))
+    return errors
+
+
+def today() -> date:
+    """Today in the hospitals' time zone (config TIMEZONE; the server's own when unset)."""
+    tz = current_app.config.get("TIMEZONE") if has_app_context() else None
+    return datetime.now(ZoneInfo(tz)).date() if tz else date.today()
+
+
+def report_date_errors(value: date | None) -> list[str]:
+    if value is not None and value > today():
+        return [f"The report date cannot be in the future (today is {today().isoformat()})."]
+    return []
+
+
+# --- The same rules as database constraints --------------------------------------------------
+
+
+def stats_check_constraints() -> dict[str, str]:
+    """{constraint name: SQL condition} for hospital_stats."""
+    checks = {f"{field}_range": f"{field} BETWEEN 0 AND {MAX_COUNT}" for field in COUNT_FIELDS}
+    for rule in CAPACITY_RULES:
+        checks[f"{rule.part}_le_{rule.whole}"] = f"{rule.part} <= {rule.whole}"
+    return checks
+
+
+def hospital_check_constraints() -> dict[str, str]:
+    owners = ", ".join(f"'{key}'" for key in OWNERSHIP)
+    return {
+        "ownership_known": f"ownership IN ({owners})",
+        "name_not_blank": "name <> ''",
+        "region_not_blank": "region <> ''",
+    }
+
+
+class CodeFormatCheck(ColumnElement):
+    """`column` holds a well-formed facility code. No SQL is common to the three databases
+    for a character class, so each gets its own spelling (below)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, column: str):
+        self.column = column
+
+
+@compiles(CodeFormatCheck)
+def _code_format_sqlite(element, compiler, **kw):
+    # GLOB is case-sensitive; '*[^A-Z0-9-]*' matches any string holding another character.
+    c = element.column
+    return f"length({c}) BETWEEN {CODE_MIN} AND {CODE_MAX} AND {c} NOT GLOB '*[^A-Z0-9-]*'"
+
+
+@compiles(CodeFormatCheck, "postgresql")
+def _code_format_postgresql(element, compiler, **kw):
+    return f"{element.column} ~ '{CODE_RE.pattern}'"
+
+
+@compiles(CodeFormatCheck, "mysql")
+@compiles(CodeFormatCheck, "mariadb")
+def _code_format_mysql(element, compiler, **kw):
+    # The column's collation is case-insensitive; the binary cast makes A-Z mean upper case.
+    return f"CAST({element.column} AS BINARY) REGEXP '{CODE_RE.pattern}'"

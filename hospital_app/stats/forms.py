@@ -1,0 +1,132 @@
+"""The statistics report form: its fields are the columns of hospital_stats."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, IntegerField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import TextInput
+
+from .. import rules
+from ..extensions import db
+from ..models import HospitalStats
+
+# "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
+_GROUPED = re.compile(r"^\d{1,3}([ ,\u00a0\u202f]\d{3})+$")
+
+
+def strip_or_none(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+class CountField(IntegerField):
+    """A whole-number count. A text input with a numeric keypad rather than type=number,
+    which a scroll wheel silently changes and which drops "1,200" as empty."""
+
+    widget = TextInput()
+
+    def __init__(self, label: str, **kwargs):
+        super().__init__(
+            label,
+            validators=[InputRequired(f"Enter {label.lower()}, 0 if none.")],
+            render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "count"},
+            **kwargs,
+        )
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            raw = valuelist[0].strip()
+            if _GROUPED.match(raw):
+                raw = re.sub(r"\D", "", raw)
+            try:
+                self.data = int(raw, 10) if raw else None
+            except ValueError:
+                self.data = None
+                raise ValueError(
+                    f"{self.label.text} must be a whole number from 0 to {rules.MAX_COUNT:,}, "
+                    f"not “{valuelist[0][:20]}”."
+                ) from None
+
+
+class ReportDateField(DateField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date, like 2026-03-31.") from None
+
+
+class StatsForm(FlaskForm):
+    report_date = ReportDateField(
+        "Report date",
+        validators=[InputRequired("Enter the date the figures are for.")],
+        default=rules.today,
+    )
+    beds_total = CountField(rules.COUNT_FIELDS["beds_total"])
+    beds_occupied = CountField(rules.COUNT_FIELDS["beds_occupied"])
+    icu_beds_total = CountField(rules.COUNT_FIELDS["icu_beds_total"])
+    icu_beds_occupied = CountField(rules.COUNT_FIELDS["icu_beds_occupied"])
+    ventilators_total = CountField(rules.COUNT_FIELDS["ventilators_total"])
+    ventilators_in_use = CountField(rules.COUNT_FIELDS["ventilators_in_use"])
+    admissions = CountField(rules.COUNT_FIELDS["admissions"])
+    discharges = CountField(rules.COUNT_FIELDS["discharges"])
+    deaths = CountField(rules.COUNT_FIELDS["deaths"])
+    notes = TextAreaField(
+        "Notes",
+        filters=[strip_or_none],
+        validators=[
+            Optional(),
+            Length(max=rules.NOTES_MAX, message=f"Keep notes to {rules.NOTES_MAX:,} characters."),
+        ],
+        description="Anything the figures alone do not say (optional).",
+    )
+
+    def __init__(
+        self, *args, hospital_id: int | None = None, report_id: int | None = None, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        # Which hospital the report is for (None while the hospital is being created), and
+        # which report is being edited: the one-report-per-date check needs both.
+        self.hospital_id = hospital_id
+        self.report_id = report_id
+        self.conflict = False
+
+    def validate_report_date(self, field: DateField) -> None:
+        for message in rules.report_date_errors(field.data):
+            raise ValidationError(message)
+        if self.hospital_id is None or field.data is None:
+            return
+        clash = select(HospitalStats.id).where(
+            HospitalStats.hospital_id == self.hospital_id,
+            HospitalStats.report_date == field.data,
+        )
+        if self.report_id is not None:
+            clash = clash.where(HospitalStats.id != self.report_id)
+        existing = db.session.scalar(clash)
+        if existing is not None:
+            self.existing_report_id = existing
+            raise ValidationError(
+                f"This hospital already has a report for {field.data.isoformat()}. "
+                "Edit that report instead, or choose another date."
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field, messages in rules.report_errors(self.counts()).items():
+            getattr(self, field).errors.extend(messages)
+            valid = False
+        return valid
+
+    def counts(self) -> dict[str, int | None]:
+        return {field: getattr(self, field).data for field in rules.COUNT_FIELDS}
+
+    def report_fields(self):
+        return [self[name] for name in ("report_date", *rules.COUNT_FIELDS, "notes")]
+
+    def apply_report(self, report: HospitalStats) -> None:
+        for field in self.report_fields():
+            setattr(report, field.name, field.data)

@@ -1,0 +1,89 @@
+"""Statistics reports: add one to a hospital, change it, delete it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import rules
+from ..database import commit_form
+from ..extensions import db
+from ..models import Hospital, HospitalStats
+from ..web import ActionForm, form_status, see_other
+from .forms import StatsForm
+
+bp = Blueprint("stats", __name__)
+
+
+def _report_or_404(report_id: int) -> HospitalStats:
+    return db.get_or_404(HospitalStats, report_id, options=[joinedload(HospitalStats.hospital)])
+
+
+@bp.route("/hospitals/<int:hospital_id>/stats/new", methods=["GET", "POST"])
+def new(hospital_id: int):
+    hospital = db.get_or_404(Hospital, hospital_id)
+    if not hospital.is_active:
+        # Archived hospitals take no new reports; say so, and offer the way back.
+        return render_template("stats/archived.html", hospital=hospital, action=ActionForm()), 409
+    form = StatsForm(hospital_id=hospital.id)
+    if not form.is_submitted():
+        previous = db.session.scalar(
+            select(HospitalStats)
+            .where(HospitalStats.hospital_id == hospital.id)
+            .order_by(HospitalStats.report_date.desc())
+            .limit(1)
+        )
+        if previous is not None:
+            # Capacity rarely changes from one day to the next; the clerk types only what did.
+            for name in rules.CAPACITY_FIELDS:
+                form[name].data = getattr(previous, name)
+    elif form.validate():
+        report = HospitalStats(hospital_id=hospital.id)
+        form.apply_report(report)
+        db.session.add(report)
+        if commit_form(form):
+            flash(
+                f"The report for {form.report_date.data.isoformat()} was added to {hospital.name}.",
+                "success",
+            )
+            return see_other("hospitals.detail", hospital_id=hospital.id)
+    return render_template("stats/new.html", form=form, hospital=hospital), form_status(form)
+
+
+@bp.route("/stats/<int:report_id>/edit", methods=["GET", "POST"])
+def edit(report_id: int):
+    report = _report_or_404(report_id)
+    hospital = report.hospital
+    form = StatsForm(obj=report, hospital_id=report.hospital_id, report_id=report.id)
+    if form.validate_on_submit():
+        form.apply_report(report)
+        if not db.session.is_modified(report):
+            flash("Nothing was changed.", "info")
+            return see_other("hospitals.detail", hospital_id=hospital.id)
+        if commit_form(form):
+            flash(
+                f"The report for {form.report_date.data.isoformat()} of {hospital.name} was saved.",
+                "success",
+            )
+            return see_other("hospitals.detail", hospital_id=hospital.id)
+    return render_template(
+        "stats/edit.html", form=form, report=report, hospital=hospital
+    ), form_status(form)
+
+
+@bp.route("/stats/<int:report_id>/delete", methods=["GET", "POST"])
+def delete(report_id: int):
+    """GET asks for confirmation; POST (with the form's token) deletes."""
+    report = _report_or_404(report_id)
+    hospital = report.hospital
+    form = ActionForm()
+    if form.validate_on_submit():
+        when = report.report_date.isoformat()
+        db.session.delete(report)
+        if commit_form(form):
+            flash(f"The report for {when} of {hospital.name} was deleted.", "success")
+            return see_other("hospitals.detail", hospital_id=hospital.id)
+        flash(" ".join(form.form_errors), "error")
+        return see_other("hospitals.detail", hospital_id=hospital.id)
+    return render_template("stats/delete.html", form=form, report=report, hospital=hospital)

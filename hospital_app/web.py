@@ -1,0 +1,38 @@
+"""Small helpers every blueprint's views share."""
+
+from __future__ import annotations
+
+from flask import redirect, url_for
+from flask_wtf import FlaskForm
+from wtforms import Form, IntegerField
+from wtforms.validators import NumberRange, Optional
+
+
+def see_other(endpoint: str, **values):
+    """Post/redirect/get: 303 tells the browser to follow with a GET."""
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def form_status(form: FlaskForm) -> int:
+    """200 for a fresh form; 409 when someone else's change got in first; 422 when invalid."""
+    if not form.is_submitted():
+        return 200
+    return 409 if getattr(form, "conflict", False) else 422
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (archive, restore, delete): only the CSRF token."""
+
+    conflict = False
+
+
+class PageArgs(Form):
+    """?page=N, checked: a page number that is not one gets a message, not a 500."""
+
+    page = IntegerField(
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=10**6, message="Page numbers start at 1.")],
+    )
+
+    def page_number(self) -> int:
+        return self.page.data or 1

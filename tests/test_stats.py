@@ -1,0 +1,320 @@
+"""Statistics reports: every rule in the form, add, edit, delete."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from conftest import (
+    count,
+    fetch,
+    form_data,
+    make_hospital,
+    make_report,
+    new_hospital_form,
+    page_text,
+    report_values,
+    yesterday,
+)
+
+from hospital_app import rules
+from hospital_app.models import Hospital, HospitalStats
+
+
+def error_beside(response, field: str) -> str:
+    """The error text shown beside `field` ('' when none)."""
+    match = re.search(rf'id="{field}-error">(.*?)</p>', response.get_data(as_text=True), re.S)
+    return re.sub(r"<[^>]+>", " ", match.group(1)).replace("&#39;", "'") if match else ""
+
+
+# Every rule of a report: the values that break it, the field blamed, the message.
+BAD_REPORTS = [
+    ({"beds_total": -1}, "beds_total", "from 0 to 100,000"),
+    ({"beds_total": 100_001, "beds_occupied": 5}, "beds_total", "from 0 to 100,000"),
+    ({"admissions": 100_001}, "admissions", "from 0 to 100,000"),
+    ({"discharges": -5}, "discharges", "from 0 to 100,000"),
+    ({"deaths": 100_001}, "deaths", "from 0 to 100,000"),
+    ({"ventilators_total": -1, "ventilators_in_use": 0}, "ventilators_total", "from 0 to 100,000"),
+    (
+        {"beds_occupied": 201},
+        "beds_occupied",
+        "Occupied beds (201) cannot exceed total beds (200).",
+    ),
+    (
+        {"icu_beds_total": 201, "icu_beds_occupied": 0},
+        "icu_beds_total",
+        "ICU beds (201) cannot exceed total beds (200).",
+    ),
+    (
+        {"icu_beds_occupied": 21},
+        "icu_beds_occupied",
+        "Occupied ICU beds (21) cannot exceed total ICU beds (20).",
+    ),
+    (
+        {"beds_occupied": 10, "icu_beds_occupied": 11},
+        "icu_beds_occupied",
+        "cannot exceed occupied beds (10)",
+    ),
+    (
+        {"ventilators_in_use": 16},
+        "ventilators_in_use",
+        "Ventilators in use (16) cannot exceed total ventilators (15).",
+    ),
+    ({"beds_total": "12.5"}, "beds_total", "must be a whole number"),
+    ({"beds_total": "lots"}, "beds_total", "must be a whole number"),
+    ({"beds_total": "1,5"}, "beds_total", "must be a whole number"),
+    ({"beds_total": ""}, "beds_total", "Enter beds, total, 0 if none."),
+    ({"deaths": None}, "deaths", "Enter deaths, 0 if none."),
+    ({"report_date": ""}, "report_date", "Enter the date the figures are for."),
+    ({"report_date": "2026-02-30"}, "report_date", "Enter a real date"),
+    ({"report_date": "yesterday"}, "report_date", "Enter a real date"),
+    ({"report_date": date.today() + timedelta(days=1)}, "report_date", "cannot be in the future"),
+    ({"notes": "n" * 2001}, "notes", "Keep notes to 2,000 characters."),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), BAD_REPORTS)
+def test_every_report_rule_in_the_new_report_form(app, client, csrf, change, field, message):
+    hospital_id = make_hospital(app, reports=())
+    data = {**form_data(report_values(**change)), "csrf_token": csrf}
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 422
+    assert message in error_beside(response, field)
+    assert count(app, HospitalStats) == 0
+
+
+@pytest.mark.parametrize(("change", "field", "message"), BAD_REPORTS)
+def test_every_report_rule_in_the_create_form_saves_neither_row(
+    app, client, csrf, change, field, message
+):
+    response = client.post("/hospitals/new", data=new_hospital_form(csrf, **change))
+    assert response.status_code == 422
+    assert message in error_beside(response, field)
+    assert count(app, Hospital) == 0 and count(app, HospitalStats) == 0
+
+
+def test_several_errors_are_all_shown_at_once(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    data = {
+        **form_data(report_values(beds_occupied=999, ventilators_in_use=99, deaths="x")),
+        "csrf_token": csrf,
+    }
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 422
+    assert error_beside(response, "beds_occupied")
+    assert error_beside(response, "ventilators_in_use")
+    assert error_beside(response, "deaths")
+    assert "Nothing was saved: 3 fields to correct" in page_text(response)
+    html = response.get_data(as_text=True)
+    # the cursor goes to the first field to correct
+    assert "autofocus" in re.search(r'<input[^>]*id="beds_occupied"[^>]*>', html).group(0)
+    assert html.count("autofocus") == 1
+    # the figures typed are kept
+    assert 'value="999"' in html
+
+
+def test_limits_themselves_are_accepted(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    values = report_values(
+        beds_total=rules.MAX_COUNT,
+        beds_occupied=rules.MAX_COUNT,
+        icu_beds_total=0,
+        icu_beds_occupied=0,
+        ventilators_total=0,
+        ventilators_in_use=0,
+        admissions=0,
+        discharges=rules.MAX_COUNT,
+        deaths=0,
+        report_date=date.today(),
+        notes="n" * 2000,
+    )
+    data = {**form_data(values), "csrf_token": csrf}
+    assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
+    assert count(app, HospitalStats, HospitalStats.beds_total == rules.MAX_COUNT) == 1
+
+
+def test_thousands_separators_typed_from_paper_are_understood(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    data = {
+        **form_data(report_values()),
+        "beds_total": "1,200",
+        "beds_occupied": "1 150",
+        "csrf_token": csrf,
+    }
+    assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
+    with app.app_context():
+        from hospital_app.extensions import db
+
+        report = db.session.query(HospitalStats).one()
+        assert (report.beds_total, report.beds_occupied) == (1200, 1150)
+
+
+# --- Add -------------------------------------------------------------------------------------
+
+
+def test_new_report_starts_with_the_previous_capacity_and_today(app, client):
+    hospital_id = make_hospital(
+        app,
+        reports=(
+            {"report_date": date.today() - timedelta(days=5), "beds_total": 311},
+            {
+                "report_date": yesterday(),
+                "beds_total": 321,
+                "icu_beds_total": 32,
+                "ventilators_total": 17,
+                "admissions": 44,
+            },
+        ),
+    )
+    response = client.get(f"/hospitals/{hospital_id}/stats/new")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="beds_total"[^>]*value="321"', html)
+    assert re.search(r'id="icu_beds_total"[^>]*value="32"', html)
+    assert re.search(r'id="ventilators_total"[^>]*value="17"', html)
+    # day-to-day figures start empty
+    assert not re.search(r'id="admissions"[^>]*value="44"', html)
+    assert re.search(rf'id="report_date"[^>]*value="{date.today().isoformat()}"', html)
+    assert "autofocus" in re.search(r'<input[^>]*id="report_date"[^>]*>', html).group(0)
+    assert "filled in from the previous report" in page_text(response)
+
+
+def test_add_report(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    data = {**form_data(report_values(notes="  Ward 3 closed  ")), "csrf_token": csrf}
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/hospitals/{hospital_id}")
+    with app.app_context():
+        from hospital_app.extensions import db
+
+        report = db.session.query(HospitalStats).one()
+        assert report.hospital_id == hospital_id and report.notes == "Ward 3 closed"
+    assert f"The report for {yesterday().isoformat()} was added" in page_text(
+        client.get(f"/hospitals/{hospital_id}")
+    )
+
+
+def test_second_report_for_a_date_is_a_field_error(app, client, csrf):
+    hospital_id = make_hospital(app)
+    data = {**form_data(report_values(beds_occupied=1)), "csrf_token": csrf}
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 422
+    assert "already has a report for" in error_beside(response, "report_date")
+    assert count(app, HospitalStats) == 1
+    assert count(app, HospitalStats, HospitalStats.beds_occupied == 1) == 0
+
+
+def test_second_report_found_only_by_the_database_is_still_a_field_error(
+    app, client, csrf, monkeypatch
+):
+    hospital_id = make_hospital(app)
+    from hospital_app.stats.forms import StatsForm
+
+    original = StatsForm.validate_report_date
+    calls = []
+
+    def blind_the_first_time(self, field):
+        calls.append(1)
+        return None if len(calls) == 1 else original(self, field)
+
+    monkeypatch.setattr(StatsForm, "validate_report_date", blind_the_first_time)
+    data = {**form_data(report_values()), "csrf_token": csrf}
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 422
+    assert "already has a report for" in error_beside(response, "report_date")
+    assert count(app, HospitalStats) == 1
+
+
+def test_same_date_at_another_hospital_is_fine(app, client, csrf):
+    make_hospital(app, code="A-1")
+    other = make_hospital(app, code="B-1", reports=())
+    data = {**form_data(report_values()), "csrf_token": csrf}
+    assert client.post(f"/hospitals/{other}/stats/new", data=data).status_code == 303
+    assert count(app, HospitalStats) == 2
+
+
+def test_archived_hospital_takes_no_new_report(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    client.post(f"/hospitals/{hospital_id}/archive", data={"csrf_token": csrf})
+    page = client.get(f"/hospitals/{hospital_id}/stats/new")
+    assert page.status_code == 409
+    assert "is archived" in page_text(page) and "Restore" in page_text(page)
+    data = {**form_data(report_values()), "csrf_token": csrf}
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 409
+    assert "nothing was saved" in page_text(response)
+    assert count(app, HospitalStats) == 0
+
+
+def test_new_report_for_unknown_hospital_is_a_404(client, csrf):
+    assert client.get("/hospitals/424242/stats/new").status_code == 404
+    data = {**form_data(report_values()), "csrf_token": csrf}
+    assert client.post("/hospitals/424242/stats/new", data=data).status_code == 404
+
+
+# --- Edit ------------------------------------------------------------------------------------
+
+
+def test_edit_report(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    report_id = make_report(app, hospital_id)
+    page = client.get(f"/stats/{report_id}/edit")
+    assert page.status_code == 200
+    assert re.search(r'id="beds_occupied"[^>]*value="150"', page.get_data(as_text=True))
+    data = {**form_data(report_values(beds_occupied=160, notes="corrected")), "csrf_token": csrf}
+    response = client.post(f"/stats/{report_id}/edit", data=data)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/hospitals/{hospital_id}")
+    report = fetch(app, HospitalStats, report_id)
+    assert (report.beds_occupied, report.notes, report.version) == (160, "corrected", 2)
+
+
+def test_edit_report_keeps_its_own_date_but_not_anothers(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    first = make_report(app, hospital_id, report_date=yesterday())
+    make_report(app, hospital_id, report_date=yesterday() - timedelta(days=1))
+    data = {**form_data(report_values(beds_occupied=99)), "csrf_token": csrf}
+    assert client.post(f"/stats/{first}/edit", data=data).status_code == 303
+    clash = {**data, "report_date": (yesterday() - timedelta(days=1)).isoformat()}
+    response = client.post(f"/stats/{first}/edit", data=clash)
+    assert response.status_code == 422
+    assert "already has a report for" in error_beside(response, "report_date")
+    assert fetch(app, HospitalStats, first).report_date == yesterday()
+
+
+def test_edit_report_with_a_broken_rule_changes_nothing(app, client, csrf):
+    report_id = make_report(app, make_hospital(app, reports=()))
+    data = {**form_data(report_values(icu_beds_occupied=500)), "csrf_token": csrf}
+    response = client.post(f"/stats/{report_id}/edit", data=data)
+    assert response.status_code == 422
+    assert 'value="500"' in response.get_data(as_text=True)
+    assert fetch(app, HospitalStats, report_id).icu_beds_occupied == 12
+
+
+def test_edit_unknown_report_is_a_404(client):
+    assert client.get("/stats/31337/edit").status_code == 404
+
+
+# --- Delete ----------------------------------------------------------------------------------
+
+
+def test_delete_asks_first_then_deletes(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    report_id = make_report(app, hospital_id)
+    confirm = client.get(f"/stats/{report_id}/delete")
+    assert confirm.status_code == 200
+    assert "Delete the report of" in page_text(confirm) and "cannot be undone" in page_text(confirm)
+    assert count(app, HospitalStats) == 1  # asking deletes nothing
+    response = client.post(f"/stats/{report_id}/delete", data={"csrf_token": csrf})
+    assert response.status_code == 303
+    assert count(app, HospitalStats) == 0 and count(app, Hospital) == 1
+    assert "was deleted" in page_text(client.get(f"/hospitals/{hospital_id}"))
+    assert client.post(f"/stats/{report_id}/delete", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_delete_without_token_deletes_nothing(app, client):
+    report_id = make_report(app, make_hospital(app, reports=()))
+    assert client.post(f"/stats/{report_id}/delete").status_code == 400
+    assert count(app, HospitalStats) == 1

@@ -1,0 +1,202 @@
+"""One request, one transaction: proved by injecting faults, not by reading the code."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import count, make_app, make_hospital, new_hospital_form, page_text
+from sqlalchemy import create_engine, event, text
+
+from hospital_app.extensions import db
+from hospital_app.hospitals.forms import NewHospitalForm
+from hospital_app.models import Hospital, HospitalStats
+
+
+@pytest.fixture
+def worker(migrated_url):
+    """An app like one gunicorn worker with a single pooled connection, so every request
+    reuses the connection the previous one left behind; errors reach the 500 handler."""
+    app = make_app(
+        migrated_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_pre_ping": True},
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    from conftest import empty_tables
+
+    empty_tables(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def worker_client(worker):
+    return worker.test_client()
+
+
+@pytest.fixture
+def worker_csrf(worker_client):
+    from conftest import csrf_token
+
+    return csrf_token(worker_client)
+
+
+def engine_of(app):
+    with app.app_context():
+        return db.engine
+
+
+def checked_out(app) -> int:
+    return engine_of(app).pool.checkedout()
+
+
+def assert_worker_still_serves(app, client, csrf):
+    """The requests after a failure succeed, on the same pooled connection."""
+    assert client.get("/hospitals").status_code == 200
+    response = client.post("/hospitals/new", data=new_hospital_form(csrf, code="AFTER-1"))
+    assert response.status_code == 303, page_text(response)
+    assert count(app, Hospital, Hospital.code == "AFTER-1") == 1
+    assert count(app, HospitalStats) == 1
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+    assert checked_out(app) == 0
+
+
+def test_failure_writing_the_first_report_leaves_no_hospital(worker, worker_client, worker_csrf):
+    """The hospital row is sent to the database, then the report's INSERT fails: the
+    request answers 500 and the hospital is gone with it."""
+    statements: list[str] = []
+
+    def fail_on_report_insert(conn, cursor, statement, *args):
+        statements.append(statement)
+        if statement.startswith("INSERT INTO hospital_stats"):
+            raise RuntimeError("injected fault: the report could not be written")
+
+    engine = engine_of(worker)
+    event.listen(engine, "before_cursor_execute", fail_on_report_insert)
+    try:
+        response = worker_client.post("/hospitals/new", data=new_hospital_form(worker_csrf))
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_on_report_insert)
+
+    assert response.status_code == 500
+    assert "nothing of it was saved" in page_text(response)
+    assert any(s.startswith("INSERT INTO hospitals") for s in statements), "hospital not flushed"
+    assert count(worker, Hospital) == 0 and count(worker, HospitalStats) == 0
+    assert checked_out(worker) == 0  # the connection went back to the pool
+    assert_worker_still_serves(worker, worker_client, worker_csrf)
+
+
+def test_a_real_constraint_failure_after_the_hospital_was_written(
+    worker, worker_client, worker_csrf, monkeypatch
+):
+    """The database itself refuses the report (a CHECK constraint), after the hospital row
+    was inserted in the same transaction. On PostgreSQL this aborts the transaction: the
+    connection must come back clean for the next request."""
+    original = NewHospitalForm.apply_report
+
+    def corrupt_report(self, report):
+        original(self, report)
+        report.beds_occupied = report.beds_total + 1  # past the form, caught by the database
+
+    monkeypatch.setattr(NewHospitalForm, "apply_report", corrupt_report)
+    response = worker_client.post("/hospitals/new", data=new_hospital_form(worker_csrf))
+    assert response.status_code == 500
+    assert count(worker, Hospital) == 0 and count(worker, HospitalStats) == 0
+    monkeypatch.undo()
+    assert_worker_still_serves(worker, worker_client, worker_csrf)
+
+
+def test_an_aborted_transaction_does_not_poison_the_next_request(
+    worker, worker_client, worker_csrf, monkeypatch
+):
+    """A view hits a database error half-way and the exception escapes: the next requests on
+    the same connection still work (on PostgreSQL: no 'current transaction is aborted')."""
+    from hospital_app.hospitals import views
+
+    def broken_regions():
+        db.session.execute(text("SELECT no_such_column FROM hospitals"))
+
+    monkeypatch.setattr(views, "regions_in_use", broken_regions)
+    assert worker_client.get("/hospitals").status_code == 500
+    assert worker_client.get("/hospitals").status_code == 500
+    monkeypatch.undo()
+    assert_worker_still_serves(worker, worker_client, worker_csrf)
+
+
+def test_an_error_after_a_flush_in_an_edit_rolls_the_change_back(
+    worker, worker_client, worker_csrf, monkeypatch
+):
+    hospital_id = make_hospital(worker, name="Before")
+    from hospital_app.hospitals import views
+
+    def flush_then_fail(form):
+        db.session.flush()  # the UPDATE reaches the database…
+        raise RuntimeError("injected fault after the flush")  # …and the request fails
+
+    monkeypatch.setattr(views, "commit_form", flush_then_fail)
+    data = new_hospital_form(worker_csrf, name="After")
+    response = worker_client.post(f"/hospitals/{hospital_id}/edit", data=data)
+    assert response.status_code == 500
+    with worker.app_context():
+        assert db.session.get(Hospital, hospital_id).name == "Before"
+    monkeypatch.undo()
+    assert checked_out(worker) == 0
+
+
+def test_every_request_gives_its_connection_back(worker, worker_client, worker_csrf):
+    hospital_id = make_hospital(worker)
+    for url in (
+        "/hospitals",
+        f"/hospitals/{hospital_id}",
+        "/hospitals/new",
+        "/nowhere",
+        "/healthz",
+    ):
+        worker_client.get(url)
+        assert checked_out(worker) == 0, url
+    worker_client.post("/hospitals/new", data=new_hospital_form(worker_csrf, code=""))
+    assert checked_out(worker) == 0
+
+
+def test_healthz_answers_200_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_does_not(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/missing-dir/nothing.db", PROPAGATE_EXCEPTIONS=False)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+
+
+def test_healthz_503_on_an_unreachable_server():
+    app = make_app(
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing_test",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
+    )
+    assert app.test_client().get("/healthz").status_code == 503
+
+
+def _server_connection_id(app) -> tuple[str, int]:
+    with app.app_context():
+        name = db.engine.dialect.name
+        query = "SELECT pg_backend_pid()" if name == "postgresql" else "SELECT CONNECTION_ID()"
+        return name, db.session.execute(text(query)).scalar_one()
+
+
+def test_a_connection_the_server_dropped_costs_no_failed_request(worker, worker_client, backend):
+    """What a database restart does to the pool: the server ends our pooled connection.
+    pool_pre_ping notices and reconnects; the person sees no error."""
+    if backend == "sqlite":
+        pytest.skip("SQLite is a file: there is no server connection to drop")
+    name, connection_id = _server_connection_id(worker)
+    killer = create_engine(engine_of(worker).url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        if name == "postgresql":
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": connection_id})
+        else:
+            conn.execute(text(f"KILL {int(connection_id)}"))
+    killer.dispose()
+    assert worker_client.get("/hospitals").status_code == 200
+    assert _server_connection_id(worker)[1] != connection_id
