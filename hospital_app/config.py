@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(RuntimeError):
@@ -74,8 +75,17 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
             )
         secret = _dev_secret_key(instance)
 
+    timezone = env.get("TIMEZONE") or None
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"TIMEZONE {timezone!r} is not a known time zone name.") from None
+
     config = {
         "APP_ENV": app_env,
+        # The hospitals' time zone decides what "today" is (None: the server's own).
+        "TIMEZONE": timezone,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),

@@ -40,7 +40,7 @@ def normalise_space(value: str | None) -> str:
 
 
 def code_errors(code: str) -> list[str]:
-    return [] if CODE_RE.match(code) else [CODE_MESSAGE]
+    return [] if CODE_RE.fullmatch(code) else [CODE_MESSAGE]
 
 
 # --- Statistics reports ----------------------------------------------------------------------
@@ -176,4 +176,9 @@ def _code_format_postgresql(element, compiler, **kw):
 @compiles(CodeFormatCheck, "mariadb")
 def _code_format_mysql(element, compiler, **kw):
     # The column's collation is case-insensitive; the binary cast makes A-Z mean upper case.
-    return f"CAST({element.column} AS BINARY) REGEXP '{CODE_RE.pattern}'"
+    # No anchors: MariaDB's '$' also matches before a final newline.
+    c = element.column
+    return (
+        f"CHAR_LENGTH({c}) BETWEEN {CODE_MIN} AND {CODE_MAX} "
+        f"AND CAST({c} AS BINARY) NOT REGEXP '[^A-Z0-9-]'"
+    )

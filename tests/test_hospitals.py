@@ -418,3 +418,14 @@ def test_csrf_token_from_one_page_serves_every_form(app, client):
         client.post(f"/hospitals/{hospital_id}/archive", data={"csrf_token": token}).status_code
         == 303
     )
+
+
+def test_text_is_escaped_everywhere_it_is_shown(app, client, csrf):
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    data = new_hospital_form(csrf, name=payload, region=payload, city=payload, notes=payload)
+    response = client.post("/hospitals/new", data=data)
+    assert response.status_code == 303
+    for url in ("/hospitals", response.headers["Location"], "/hospitals/new"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert" in html

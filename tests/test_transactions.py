@@ -200,3 +200,39 @@ def test_a_connection_the_server_dropped_costs_no_failed_request(worker, worker_
     killer.dispose()
     assert worker_client.get("/hospitals").status_code == 200
     assert _server_connection_id(worker)[1] != connection_id
+
+
+def test_a_change_committed_by_someone_else_meanwhile_is_not_overwritten(
+    worker, worker_client, worker_csrf, monkeypatch
+):
+    """Between this request loading the hospital and saving it, another worker saves a
+    change: the version check in the UPDATE finds it, nothing is written, and the person is
+    told (409) instead of silently erasing the colleague's work."""
+    hospital_id = make_hospital(worker, name="Original")
+    from hospital_app.hospitals.forms import HospitalForm
+
+    original = HospitalForm.validate_code
+    other_worker = create_engine(engine_of(worker).url)
+
+    def colleague_saves_meanwhile(self, field):
+        with other_worker.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE hospitals SET name = 'Colleague', version = version + 1 WHERE id = :id"
+                ),
+                {"id": hospital_id},
+            )
+        return original(self, field)
+
+    monkeypatch.setattr(HospitalForm, "validate_code", colleague_saves_meanwhile)
+    data = new_hospital_form(worker_csrf, name="Mine")
+    response = worker_client.post(f"/hospitals/{hospital_id}/edit", data=data)
+    other_worker.dispose()
+    assert response.status_code == 409
+    assert "Someone else changed this record while you were editing it" in page_text(response)
+    assert 'value="Mine"' in response.get_data(as_text=True)  # their input is kept
+    with worker.app_context():
+        saved = db.session.get(Hospital, hospital_id)
+        assert (saved.name, saved.version) == ("Colleague", 2)
+    monkeypatch.undo()
+    assert checked_out(worker) == 0
