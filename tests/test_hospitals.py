@@ -19,6 +19,7 @@ from conftest import (
     page_text,
 )
 
+from hospital_app import rules
 from hospital_app.models import Hospital, HospitalStats
 
 # --- Create ----------------------------------------------------------------------------------
@@ -429,3 +430,14 @@ def test_text_is_escaped_everywhere_it_is_shown(app, client, csrf):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert" in html
+
+
+def test_an_empty_form_lists_every_error_in_the_order_of_the_page(app, client, csrf):
+    response = client.post("/hospitals/new", data={"csrf_token": csrf, "report_date": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    links = re.findall(r'href="#([a-z_]+)"', summary)
+    assert links == ["code", "name", "region", "ownership", "report_date", *rules.COUNT_FIELDS]
+    assert "autofocus" in re.search(r'<input[^>]*id="code"[^>]*>', html).group(0)
+    assert count(app, Hospital) == 0

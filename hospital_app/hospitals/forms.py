@@ -97,6 +97,9 @@ class HospitalForm(FlaskForm):
     def hospital_fields(self):
         return [self.code, self.name, self.region, self.city, self.ownership]
 
+    def visible_fields(self):
+        return self.hospital_fields()
+
     def apply_hospital(self, hospital: Hospital) -> None:
         for field in self.hospital_fields():
             setattr(hospital, field.name, field.data)
@@ -104,6 +107,9 @@ class HospitalForm(FlaskForm):
 
 class NewHospitalForm(HospitalForm, StatsForm):
     """One form, two rows: the hospital and its first statistics report."""
+
+    def visible_fields(self):
+        return self.hospital_fields() + self.report_fields()
 
 
 class Choice(SelectField):

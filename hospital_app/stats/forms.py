@@ -32,7 +32,7 @@ class CountField(IntegerField):
     def __init__(self, label: str, **kwargs):
         super().__init__(
             label,
-            validators=[InputRequired(f"Enter {label.lower()}, 0 if none.")],
+            validators=[InputRequired("Enter a number, 0 if there are none.")],
             render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "count"},
             **kwargs,
         )
@@ -126,6 +126,10 @@ class StatsForm(FlaskForm):
 
     def report_fields(self):
         return [self[name] for name in ("report_date", *rules.COUNT_FIELDS, "notes")]
+
+    def visible_fields(self):
+        """The fields in the order the page shows them (the error summary follows it)."""
+        return self.report_fields()
 
     def apply_report(self, report: HospitalStats) -> None:
         for field in self.report_fields():
