@@ -19,3 +19,6 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 # Ends a worker after this many requests (with jitter, so not all at once): bounds any slow leak.
 max_requests = 2000
 max_requests_jitter = 200
+# gunicorn's control socket lives at one path per user: two servers on one machine (several
+# apps, or tests beside `make run`) would fight over it, and we do not use it.
+control_socket_disable = True

@@ -1,0 +1,274 @@
+"""What a person sees in a real Chromium, against the app served by gunicorn: the new-hospital
+form worked with the keyboard alone, its errors, a phone-width layout, and nothing loaded from
+outside the machine. Each test also checks the rows the server wrote."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import count, make_hospital
+from playwright.sync_api import expect
+
+from hospital_app.models import Hospital, HospitalStats
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+FOCUSED = "() => document.activeElement ? document.activeElement.name ?? null : null"
+
+
+def focused(page) -> str | None:
+    """The name of the element that has the keyboard focus ('' for the submit button)."""
+    return page.evaluate(FOCUSED)
+
+
+def shown_day(value: date) -> str:
+    """A date as the pages print it (templating.day): '3 Mar 2026'."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def assert_log_clean(live_server, since: int) -> None:
+    log = live_server.log(since)
+    assert "Traceback" not in log, log
+    assert "database is locked" not in log, log
+
+
+def seed_hospitals(app) -> list[int]:
+    return [
+        make_hospital(app, code="NRH-001", name="Northside Regional Hospital", region="North"),
+        make_hospital(
+            app,
+            code="SVC-014",
+            name="St Vincent's Community Hospital and Rehabilitation Centre",
+            region="South",
+            city="Marlow",
+            ownership="non-profit",
+        ),
+        make_hospital(
+            app, code="EHC-2", name="Eastbrook Health Clinic", region="East", ownership="private"
+        ),
+    ]
+
+
+def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots):
+    since = live_server.log_offset()
+    day = date.today() - timedelta(days=1)
+    page.goto("/hospitals/new")
+    # The cursor starts in the first field, so typing can begin at once.
+    expect(page.locator("input[name=code]")).to_be_focused()
+    assert focused(page) == "code"
+
+    # (field, keys typed there), in the order Tab visits them.
+    steps = [
+        ("code", "KBD-001"),
+        ("name", "Keyboard General Hospital"),
+        ("region", "West"),
+        ("city", "Brookfield"),
+        # A closed <select> jumps to the option whose label starts with the typed letters.
+        ("ownership", "Pri"),
+        # Month, day and year segments in en-US order; each full segment moves to the next.
+        ("report_date", f"{day:%m%d%Y}"),
+        ("beds_total", "120"),
+        ("beds_occupied", "90"),
+        ("icu_beds_total", "10"),
+        ("icu_beds_occupied", "4"),
+        ("ventilators_total", "8"),
+        ("ventilators_in_use", "3"),
+        ("admissions", "17"),
+        ("discharges", "12"),
+        ("deaths", "0"),
+        ("notes", "Entered with the keyboard only."),
+    ]
+    for name, keys in steps:
+        assert focused(page) == name, f"Tab order: expected {name}, focus is on {focused(page)!r}"
+        page.keyboard.type(keys)
+        page.keyboard.press("Tab")
+        # Chromium's date input keeps the focus for more than one Tab (one stop per segment
+        # and one after the year): a keyboard user tabs on until the focus leaves it.
+        for _ in range(3):
+            if focused(page) != name:
+                break
+            page.keyboard.press("Tab")
+
+    submit = page.get_by_role("button", name="Create hospital and report")
+    expect(submit).to_be_focused()
+    # What the keyboard put into the fields, as the browser will submit it.
+    assert page.input_value("select[name=ownership]") == "private"
+    assert page.input_value("input[name=report_date]") == day.isoformat()
+    page.screenshot(path=screenshots / "new-hospital.png", full_page=True)
+
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.keyboard.press("Enter")
+    assert posted.value.status == 303
+    page.wait_for_url(re.compile(r"/hospitals/\d+$"))
+
+    match = re.fullmatch(rf"{re.escape(live_server.url)}/hospitals/(\d+)", page.url)
+    assert match, page.url
+    flash = page.locator(".flash--success")
+    expect(flash).to_be_visible()
+    expect(flash).to_have_text(
+        "Hospital Keyboard General Hospital (KBD-001) was created "
+        f"with its report for {day.isoformat()}."
+    )
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard General Hospital")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(shown_day(day))
+    expect(rows.first).to_contain_text("90/120")
+    expect(rows.first).to_contain_text("Entered with the keyboard only.")
+    page.screenshot(path=screenshots / "detail.png", full_page=True)
+
+    assert count(app, Hospital) == 1
+    assert count(app, HospitalStats) == 1
+    # The one row of each holds exactly what was typed.
+    hospital_id = int(match.group(1))
+    typed_hospital = [
+        Hospital.id == hospital_id,
+        Hospital.code == "KBD-001",
+        Hospital.name == "Keyboard General Hospital",
+        Hospital.region == "West",
+        Hospital.city == "Brookfield",
+        Hospital.ownership == "private",
+    ]
+    assert count(app, Hospital, *typed_hospital) == 1
+    typed_report = [
+        HospitalStats.hospital_id == hospital_id,
+        HospitalStats.report_date == day,
+        HospitalStats.beds_total == 120,
+        HospitalStats.beds_occupied == 90,
+        HospitalStats.icu_beds_total == 10,
+        HospitalStats.icu_beds_occupied == 4,
+        HospitalStats.ventilators_total == 8,
+        HospitalStats.ventilators_in_use == 3,
+        HospitalStats.admissions == 17,
+        HospitalStats.discharges == 12,
+        HospitalStats.deaths == 0,
+        HospitalStats.notes == "Entered with the keyboard only.",
+    ]
+    assert count(app, HospitalStats, *typed_report) == 1
+    assert_log_clean(live_server, since)
+
+
+def test_invalid_report_keeps_the_input_and_points_at_the_field(app, live_server, page):
+    since = live_server.log_offset()
+    page.goto("/hospitals/new")
+    typed = {
+        "code": "BAD-001",
+        "name": "Overfull Hospital",
+        "region": "North",
+        "city": "Ashford",
+        "beds_total": "100",
+        "beds_occupied": "150",
+        "icu_beds_total": "10",
+        "icu_beds_occupied": "5",
+        "ventilators_total": "4",
+        "ventilators_in_use": "2",
+        "admissions": "7",
+        "discharges": "6",
+        "deaths": "1",
+    }
+    for name, value in typed.items():
+        page.fill(f"[name={name}]", value)
+    page.select_option("select[name=ownership]", "public")
+    report_date = page.input_value("input[name=report_date]")
+
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Create hospital and report").click()
+    assert posted.value.status == 422
+    page.wait_for_load_state()
+
+    # The message sits beside the field it is about, and the cursor is already there.
+    beds_occupied = page.locator(".field", has=page.locator("input[name=beds_occupied]"))
+    expect(beds_occupied.locator(".field-error")).to_contain_text("cannot exceed total beds")
+    expect(page.locator("input[name=beds_occupied]")).to_be_focused()
+    assert focused(page) == "beds_occupied"
+    expect(page.locator(".error-summary")).to_contain_text("cannot exceed total beds")
+    # Only that field is marked wrong.
+    expect(page.locator(".field-error")).to_have_count(1)
+
+    # Nothing typed is lost.
+    for name, value in typed.items():
+        assert page.input_value(f"[name={name}]") == value, name
+    assert page.input_value("select[name=ownership]") == "public"
+    assert page.input_value("input[name=report_date]") == report_date
+
+    assert count(app, Hospital) == 0
+    assert count(app, HospitalStats) == 0
+    assert_log_clean(live_server, since)
+
+
+@pytest.mark.parametrize(
+    ("path", "shot"),
+    [
+        ("/hospitals", "phone-hospitals.png"),
+        ("/hospitals/new", "phone-new-hospital.png"),
+        # Its report table holds visually hidden labels, absolutely positioned: unless the
+        # table's box contains them, they widen the page (fixed in app.css's .table-wrap).
+        ("/hospitals/{id}", "phone-detail.png"),
+    ],
+)
+def test_page_fits_a_phone_screen(app, live_server, page, screenshots, path, shot):
+    hospital_id = seed_hospitals(app)[1]
+    page.set_viewport_size(PHONE)
+    response = page.goto(path.format(id=hospital_id))
+    assert response.status == 200
+    page.screenshot(path=screenshots / shot, full_page=True)
+    # Wide tables may scroll inside their own box; the page itself must not scroll sideways.
+    scroll_width, inner_width = page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width + 1
+
+
+def test_hospital_list_shows_every_hospital(app, live_server, page, screenshots):
+    seed_hospitals(app)
+    page.goto("/hospitals")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(3)
+    # Sorted by name, each with its code and its latest report's occupancy.
+    expect(rows.nth(0)).to_contain_text("Eastbrook Health Clinic")
+    expect(rows.nth(1)).to_contain_text("Northside Regional Hospital")
+    expect(rows.nth(2)).to_contain_text("St Vincent's Community Hospital")
+    expect(rows.nth(1)).to_contain_text("NRH-001")
+    expect(rows.nth(1)).to_contain_text("75.0 %")
+    page.screenshot(path=screenshots / "hospitals.png", full_page=True)
+
+
+def test_pages_load_nothing_from_outside_the_machine(app, live_server, page):
+    hospital_id = seed_hospitals(app)[0]
+    requested: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            failed.append(f"{response.status} {response.url}")
+
+    page.on("response", on_response)
+
+    for path in ("/hospitals", "/hospitals/new", f"/hospitals/{hospital_id}"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+
+    assert f"{live_server.url}/static/css/app.css" in requested  # sub-resources are recorded
+    outside = [url for url in requested if urlsplit(url).hostname != "127.0.0.1"]
+    assert outside == []
+    assert failed == []
+
+
+def test_demo_data_in_the_list(app, live_server, page, screenshots):
+    """The list as a coordinator sees it with seed-demo's data: the README's screenshot."""
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--hospitals", "12", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    page.goto("/hospitals")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(12)
+    expect(page.locator(".pagination")).to_contain_text("Showing 1–12 of 12 hospitals")
+    # every demo hospital reported today
+    expect(page.locator("table.list tbody td", has_text=shown_day(date.today()))).to_have_count(12)
+    page.screenshot(path=screenshots / "readme-hospitals.png", full_page=True)

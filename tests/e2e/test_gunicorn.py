@@ -1,0 +1,141 @@
+"""The app as deployed: gunicorn with several worker processes on one database. Many people
+saving at the same moment must all be saved, by whichever worker takes their request, without
+'database is locked' or any other error."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+from conftest import CSRF_RE, count, new_hospital_form
+
+from hospital_app.models import Hospital, HospitalStats
+
+CLIENTS = 30
+TIMEOUT = 60  # seconds per request: far above normal, bounded if the server hangs
+CREATED = '"POST /hospitals/new HTTP/1.1" 303'
+
+
+class Answer(NamedTuple):
+    status: int
+    location: str | None
+    body: str
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Keep the 303 itself (urllib then raises it as an HTTPError): it is the answer to check."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _open(opener, request) -> Answer:
+    """One request's answer, error statuses included."""
+    try:
+        with opener.open(request, timeout=TIMEOUT) as response:
+            return Answer(
+                response.status, response.headers.get("Location"), response.read().decode()
+            )
+    except urllib.error.HTTPError as error:
+        with error:
+            body = error.read().decode(errors="replace")
+            return Answer(error.code, error.headers.get("Location"), body)
+
+
+def post_at_once(url: str, forms: list[dict]) -> list[Answer]:
+    """POST each form from its own thread and browser session, all at the same moment.
+
+    Each client first GETs the form, as a browser would, for its session cookie and CSRF token;
+    then all wait at a barrier and post together: the point is requests that overlap.
+    """
+    start_together = threading.Barrier(len(forms), timeout=TIMEOUT)
+
+    def client(values: dict) -> Answer:
+        # One cookie jar per client: each is a separate person with its own session.
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+        try:
+            form = _open(opener, url)
+            assert form.status == 200, form.body
+            match = CSRF_RE.search(form.body)
+            assert match, "no CSRF token on the form"
+        except BaseException:
+            start_together.abort()  # release the others now rather than at the timeout
+            raise
+        data = urllib.parse.urlencode(new_hospital_form(match.group(1), **values)).encode()
+        post = urllib.request.Request(url, data=data, method="POST")  # noqa: S310 (our http URL)
+        start_together.wait()
+        return _open(opener, post)
+
+    with ThreadPoolExecutor(max_workers=len(forms)) as pool:
+        return list(pool.map(client, forms, timeout=3 * TIMEOUT))
+
+
+def test_concurrent_creates_are_all_saved(app, live_server):
+    since = live_server.log_offset()
+    forms = [
+        {"code": f"CON-{n:03d}", "name": f"Concurrent Hospital {n:03d}"} for n in range(CLIENTS)
+    ]
+
+    answers = post_at_once(f"{live_server.url}/hospitals/new", forms)
+
+    failures = [a.body for a in answers if a.status != 303]
+    assert [a.status for a in answers] == [303] * CLIENTS, failures[:1]
+    locations = {a.location for a in answers}
+    assert all(re.fullmatch(r"/hospitals/\d+", loc or "") for loc in locations), locations
+    assert len(locations) == CLIENTS  # each to its own new hospital
+    assert count(app, Hospital) == CLIENTS
+    assert count(app, HospitalStats) == CLIENTS
+    assert count(app, Hospital, Hospital.code.like("CON-%")) == CLIENTS
+
+    log = live_server.wait_for_log(CREATED, CLIENTS, since=since)
+    # The access log is the one being read: every POST is in it.
+    assert log.count(CREATED) == CLIENTS, log
+    assert "database is locked" not in log, log
+    assert "Traceback" not in log, log
+
+
+def test_concurrent_duplicate_codes_save_one(app, live_server):
+    """Several people register the same code at once: each request's check finds no clash,
+    so the database's unique constraint decides. One is saved; the others see the form again
+    with the clash named beside the code, not an error page."""
+    since = live_server.log_offset()
+    clients = 10
+    forms = [{"code": "DUP-001", "name": f"Duplicate Hospital {n}"} for n in range(clients)]
+
+    answers = post_at_once(f"{live_server.url}/hospitals/new", forms)
+
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [303] + [422] * (clients - 1), [a.body for a in answers if a.status >= 500][
+        :1
+    ]
+    for answer in answers:
+        if answer.status == 422:
+            assert "The code DUP-001 is already used by Duplicate Hospital" in answer.body
+    assert count(app, Hospital) == 1
+    assert count(app, HospitalStats) == 1
+
+    log = live_server.wait_for_log(CREATED, 1, since=since)
+    assert "database is locked" not in log, log
+    assert "Traceback" not in log, log
+
+
+def test_served_by_several_workers(live_server):
+    log = live_server.wait_for_log("Booting worker with pid", 3)
+    assert log.count("Booting worker with pid") == 3, log
+
+
+def test_healthz(live_server):
+    healthz = f"{live_server.url}/healthz"
+    with urllib.request.urlopen(healthz, timeout=TIMEOUT) as response:  # noqa: S310 (our http URL)
+        assert response.status == 200
+        assert response.headers.get_content_type() == "application/json"
+        assert json.load(response)["status"] == "ok"
