@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -47,7 +48,12 @@ def init_app(app: Flask) -> None:
     def server_error(error):
         # Error handlers run before the app context's teardown: roll back here, so neither
         # this page nor anything after it sees the failed transaction.
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            # The connection itself is broken (say, the server went away): the pool will
+            # replace it; the person still gets this page rather than a bare traceback.
+            app.logger.exception("Rollback failed while handling an error")
         return _render(
             500,
             "Something went wrong",

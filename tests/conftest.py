@@ -91,13 +91,20 @@ def empty_tables(app) -> None:
         db.session.commit()
 
 
-@pytest.fixture
-def app(migrated_url):
-    app = make_app(migrated_url)
+@contextmanager
+def fresh_app(url: str, **config):
+    """An app on the emptied test database; its connections are closed afterwards."""
+    app = make_app(url, **config)
     empty_tables(app)
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_url):
+    with fresh_app(migrated_url) as app:
+        yield app
 
 
 @pytest.fixture

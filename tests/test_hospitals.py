@@ -441,3 +441,17 @@ def test_an_empty_form_lists_every_error_in_the_order_of_the_page(app, client, c
     assert links == ["code", "name", "region", "ownership", "report_date", *rules.COUNT_FIELDS]
     assert "autofocus" in re.search(r'<input[^>]*id="code"[^>]*>', html).group(0)
     assert count(app, Hospital) == 0
+
+
+def test_a_body_larger_than_the_cap_gets_the_413_page(app, client, csrf):
+    data = new_hospital_form(csrf, notes="n" * (app.config["MAX_CONTENT_LENGTH"] + 1))
+    response = client.post("/hospitals/new", data=data)
+    assert response.status_code == 413
+    assert "larger than this site accepts" in page_text(response)
+    assert count(app, Hospital) == 0
+
+
+def test_unknown_method_gets_the_405_page(client):
+    response = client.delete("/hospitals")
+    assert response.status_code == 405
+    assert "does not accept that kind of request" in page_text(response)

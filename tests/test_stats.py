@@ -318,3 +318,30 @@ def test_delete_without_token_deletes_nothing(app, client):
     report_id = make_report(app, make_hospital(app, reports=()))
     assert client.post(f"/stats/{report_id}/delete").status_code == 400
     assert count(app, HospitalStats) == 1
+
+
+def test_a_new_report_locks_its_hospital_against_a_simultaneous_archive(app, client, csrf):
+    """The archived check and the insert must not be split by an archive in between: on the
+    server databases the hospital row is read with a shared lock."""
+    from conftest import count_queries
+
+    hospital_id = make_hospital(app, reports=())
+    data = {**form_data(report_values()), "csrf_token": csrf}
+    with count_queries(app) as statements:
+        assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
+    with app.app_context():
+        from hospital_app.extensions import db
+
+        backend = db.engine.dialect.name
+    lock = {
+        "postgresql": "FOR SHARE",
+        "mysql": "LOCK IN SHARE MODE",
+        "mariadb": "LOCK IN SHARE MODE",
+    }
+    hospital_reads = [
+        s for s in statements if s.lstrip().startswith("SELECT") and "FROM hospitals" in s
+    ]
+    if backend in lock:
+        assert any(lock[backend] in s for s in hospital_reads), hospital_reads
+    else:  # SQLite has no row locks; its single writer serialises the transactions
+        assert hospital_reads

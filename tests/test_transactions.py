@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import count, make_app, make_hospital, new_hospital_form, page_text
+from conftest import count, fresh_app, make_app, make_hospital, new_hospital_form, page_text
 from sqlalchemy import create_engine, event, text
 
 from hospital_app.extensions import db
@@ -15,17 +15,12 @@ from hospital_app.models import Hospital, HospitalStats
 def worker(migrated_url):
     """An app like one gunicorn worker with a single pooled connection, so every request
     reuses the connection the previous one left behind; errors reach the 500 handler."""
-    app = make_app(
+    with fresh_app(
         migrated_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_pre_ping": True},
         PROPAGATE_EXCEPTIONS=False,
-    )
-    from conftest import empty_tables
-
-    empty_tables(app)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    ) as app:
+        yield app
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template
+from flask import Blueprint, flash, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -22,7 +22,11 @@ def _report_or_404(report_id: int) -> HospitalStats:
 
 @bp.route("/hospitals/<int:hospital_id>/stats/new", methods=["GET", "POST"])
 def new(hospital_id: int):
-    hospital = db.get_or_404(Hospital, hospital_id)
+    # On POST, a shared lock on the hospital row: an archive saved at the same moment waits
+    # for this report's commit, or is seen here (PostgreSQL, MariaDB; SQLite has one writer).
+    hospital = db.get_or_404(
+        Hospital, hospital_id, with_for_update={"read": True} if request.method == "POST" else None
+    )
     if not hospital.is_active:
         # Archived hospitals take no new reports; say so, and offer the way back.
         return render_template("stats/archived.html", hospital=hospital, action=ActionForm()), 409
