@@ -345,3 +345,17 @@ def test_a_new_report_locks_its_hospital_against_a_simultaneous_archive(app, cli
         assert any(lock[backend] in s for s in hospital_reads), hospital_reads
     else:  # SQLite has no row locks; its single writer serialises the transactions
         assert hospital_reads
+
+
+def test_a_taken_date_links_to_the_report_that_has_it(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    existing = make_report(app, hospital_id, report_date=date.today())
+    page = client.get(f"/hospitals/{hospital_id}/stats/new")
+    assert "already has a report for today" in page_text(page)
+    assert f'href="/stats/{existing}/edit"' in page.get_data(as_text=True)
+    data = {**form_data(report_values(report_date=date.today())), "csrf_token": csrf}
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 422
+    assert f'href="/stats/{existing}/edit">Open the existing report' in response.get_data(
+        as_text=True
+    )

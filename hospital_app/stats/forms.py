@@ -94,6 +94,7 @@ class StatsForm(FlaskForm):
         self.hospital_id = hospital_id
         self.report_id = report_id
         self.conflict = False
+        self.existing_report_id: int | None = None  # set when the date is taken
 
     def validate_report_date(self, field: DateField) -> None:
         for message in rules.report_date_errors(field.data):

@@ -42,6 +42,8 @@ def new(hospital_id: int):
             # Capacity rarely changes from one day to the next; the clerk types only what did.
             for name in rules.CAPACITY_FIELDS:
                 form[name].data = getattr(previous, name)
+            if previous.report_date == form.report_date.data:
+                form.existing_report_id = previous.id  # today's is in: say so before typing
     elif form.validate():
         report = HospitalStats(hospital_id=hospital.id)
         form.apply_report(report)
