@@ -100,3 +100,20 @@ def test_timezone_decides_today(tmp_path, migrated_url):
         app = make_app(migrated_url, TIMEZONE=zone)
         with app.app_context():
             assert rules.today() == datetime.now(ZoneInfo(zone)).date()
+
+
+def test_a_missing_secret_key_stops_the_server_with_one_clear_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from hospital_app import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "APP_ENV")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/x.db"
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "Hospital Registry cannot start: SECRET_KEY is not set." in result.stderr
+    assert "Traceback" not in result.stderr

@@ -125,10 +125,7 @@ def live_server(request, migrated_url, tmp_path_factory):
     }
     # The gunicorn of the interpreter running the tests (.venv/bin/gunicorn under `make test`).
     gunicorn = Path(sysconfig.get_path("scripts")) / "gunicorn"
-    command = [str(gunicorn), "-c", "gunicorn.conf.py", "--pid", str(pidfile)]
-    # The default control socket is one fixed path per user: a second gunicorn (`make run`,
-    # another test run) would fight over it.
-    command += ["--no-control-socket", "wsgi:app"]
+    command = [str(gunicorn), "-c", "gunicorn.conf.py", "--pid", str(pidfile), "wsgi:app"]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             command,
