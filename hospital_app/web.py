@@ -14,7 +14,8 @@ def see_other(endpoint: str, **values):
 
 
 def form_status(form: FlaskForm) -> int:
-    """200 for a fresh form; 409 when someone else's change got in first; 422 when invalid."""
+    """200 for a fresh form; 409 when someone else's change got in first (commit_form marks
+    the form); 422 when invalid."""
     if not form.is_submitted():
         return 200
     return 409 if getattr(form, "conflict", False) else 422
@@ -22,8 +23,6 @@ def form_status(form: FlaskForm) -> int:
 
 class ActionForm(FlaskForm):
     """A button that changes something (archive, restore, delete): only the CSRF token."""
-
-    conflict = False
 
 
 class PageArgs(Form):

@@ -69,7 +69,6 @@ class HospitalForm(FlaskForm):
     def __init__(self, *args, hospital: Hospital | None = None, **kwargs):
         super().__init__(*args, obj=hospital, **kwargs)
         self.hospital = hospital  # the one being edited; None when creating
-        self.conflict = False
 
     def validate_code(self, field: StringField) -> None:
         for message in rules.code_errors(field.data):

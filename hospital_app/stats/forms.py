@@ -93,7 +93,6 @@ class StatsForm(FlaskForm):
         # which report is being edited: the one-report-per-date check needs both.
         self.hospital_id = hospital_id
         self.report_id = report_id
-        self.conflict = False
         self.existing_report_id: int | None = None  # set when the date is taken
 
     def validate_report_date(self, field: DateField) -> None:
