@@ -21,6 +21,18 @@ def form_status(form: FlaskForm) -> int:
     return 409 if getattr(form, "conflict", False) else 422
 
 
+class OrderedForm(FlaskForm):
+    """A record form that knows the order its page shows the fields in: the error summary
+    follows it, and the cursor starts in the first field to correct, else the first field."""
+
+    def visible_fields(self) -> list:
+        raise NotImplementedError
+
+    def focus_field(self):
+        shown = self.visible_fields()
+        return next((f for f in shown if f.errors), shown[0])
+
+
 class ActionForm(FlaskForm):
     """A button that changes something (archive, restore, delete): only the CSRF token."""
 

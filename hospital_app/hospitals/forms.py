@@ -3,7 +3,6 @@ report together) and the list's filters."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -12,7 +11,7 @@ from .. import rules
 from ..extensions import db
 from ..models import Hospital
 from ..stats.forms import StatsForm, strip_or_none
-from ..web import PageArgs
+from ..web import OrderedForm, PageArgs
 
 
 def regions_in_use() -> list[str]:
@@ -23,7 +22,7 @@ def ownership_choices() -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in rules.OWNERSHIP.items()]
 
 
-class HospitalForm(FlaskForm):
+class HospitalForm(OrderedForm):
     code = StringField(
         "Facility code",
         filters=[rules.normalise_code],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -13,6 +12,7 @@ from wtforms.widgets import TextInput
 from .. import rules
 from ..extensions import db
 from ..models import HospitalStats
+from ..web import OrderedForm
 
 # "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
 _GROUPED = re.compile(r"^\d{1,3}([ ,\u00a0\u202f]\d{3})+$")
@@ -60,7 +60,7 @@ class ReportDateField(DateField):
             raise ValueError("Enter a real date, like 2026-03-31.") from None
 
 
-class StatsForm(FlaskForm):
+class StatsForm(OrderedForm):
     report_date = ReportDateField(
         "Report date",
         validators=[InputRequired("Enter the date the figures are for.")],
