@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from conftest import (
     count,
+    count_queries,
     fetch,
     form_data,
     make_hospital,
@@ -320,19 +321,13 @@ def test_delete_without_token_deletes_nothing(app, client):
     assert count(app, HospitalStats) == 1
 
 
-def test_a_new_report_locks_its_hospital_against_a_simultaneous_archive(app, client, csrf):
+def test_a_new_report_locks_its_hospital_against_a_simultaneous_archive(app, client, csrf, backend):
     """The archived check and the insert must not be split by an archive in between: on the
     server databases the hospital row is read with a shared lock."""
-    from conftest import count_queries
-
     hospital_id = make_hospital(app, reports=())
     data = {**form_data(report_values()), "csrf_token": csrf}
     with count_queries(app) as statements:
         assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
-    with app.app_context():
-        from hospital_app.extensions import db
-
-        backend = db.engine.dialect.name
     lock = {
         "postgresql": "FOR SHARE",
         "mysql": "LOCK IN SHARE MODE",
