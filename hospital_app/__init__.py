@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from .database import init_engine
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,19 +27,25 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    login_manager.init_app(app)
     init_engine(app)
 
+    from .audit import trail  # noqa: F401 (registers the audit trail's session event)
+    from .audit.views import bp as audit_bp
+    from .auth import views as auth
     from .hospitals.views import bp as hospitals_bp
     from .stats.views import bp as stats_bp
     from .system import bp as system_bp
+    from .users.views import bp as users_bp
 
-    app.register_blueprint(hospitals_bp)
-    app.register_blueprint(stats_bp)
-    app.register_blueprint(system_bp)
+    for blueprint in (auth.bp, hospitals_bp, stats_bp, users_bp, audit_bp, system_bp):
+        app.register_blueprint(blueprint)
     app.add_url_rule("/", "index", lambda: redirect(url_for("hospitals.index")))
 
-    from . import cli, errors, templating
+    from . import cli, errors, security, templating
 
+    auth.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)

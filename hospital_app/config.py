@@ -101,6 +101,9 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         # A form left open through a 12-hour shift still submits.
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+        # A sign-in lasts one shift; the browser forgets it after 12 hours.
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "PASSWORD_HASH_METHOD": "scrypt",
     }
     config.update(overrides)
     return config

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
 from .extensions import db
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
-    403: ("Not allowed", "You are not allowed to do this."),
+    403: ("Not allowed", "You are not allowed to do this, so nothing was changed."),
     404: (
         "Page not found",
         "There is no page at this address. It may have been mistyped, "
@@ -19,6 +19,7 @@ MESSAGES = {
     ),
     405: ("Not allowed here", "This address does not accept that kind of request."),
     413: ("Too large", "What you sent is larger than this site accepts."),
+    429: ("Too many requests", "Too many requests came from you in a short time. Wait a while."),
 }
 
 
@@ -42,6 +43,9 @@ def init_app(app: Flask) -> None:
         if error.code is None or error.code >= 500:
             return server_error(error)
         title, message = MESSAGES.get(error.code, (error.name, error.description))
+        if error.code == 403 and error.description != Forbidden.description:
+            # policy.require() says why; nothing was written.
+            message = f"{error.description} Nothing was changed."
         return _render(error.code, title, message)
 
     @app.errorhandler(InternalServerError)

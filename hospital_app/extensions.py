@@ -1,5 +1,6 @@
 """The Flask extensions, created unbound; create_app binds them to an app."""
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -25,3 +26,4 @@ db = SQLAlchemy(model_class=Base)
 # Batch mode: SQLite can alter a table only by copying it, which Alembic then does for us.
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
+login_manager = LoginManager()

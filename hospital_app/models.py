@@ -1,4 +1,5 @@
-"""What the data is: hospitals and their daily statistics reports.
+"""What the data is: hospitals and their daily statistics reports, the staff accounts that
+change them, and the audit trail of every change.
 
 The schema itself is built by the Alembic migrations in migrations/; tests check that it
 agrees with these models. The one rule no CHECK constraint can hold on all three databases,
@@ -7,15 +8,22 @@ agrees with these models. The one rule no CHECK constraint can hold on all three
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
+from flask_login import UserMixin
 from sqlalchemy import (
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Table,
+    Text,
+    TypeDecorator,
     UniqueConstraint,
     func,
     select,
@@ -136,3 +144,114 @@ def with_latest_report(stmt):
     return stmt.outerjoin(
         latest, (latest.hospital_id == Hospital.id) & (latest.report_date == newest_date)
     ).options(contains_eager(Hospital.latest_report.of_type(latest)))
+
+
+# --- Accounts --------------------------------------------------------------------------------
+
+# Which hospitals an editor may change the statistics of.
+hospital_editors = Table(
+    "hospital_editors",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("hospital_id", ForeignKey("hospitals.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_hospital_editors_hospital_id", "hospital_id"),
+)
+
+
+class User(Timestamped, UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = tuple(
+        CheckConstraint(sql, name=name) for name, sql in rules.user_check_constraints().items()
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-case (rules.normalise_email), so the unique constraint ignores case.
+    email: Mapped[str] = mapped_column(String(rules.EMAIL_MAX), unique=True)
+    display_name: Mapped[str] = mapped_column(String(rules.DISPLAY_NAME_MAX))
+    # werkzeug's salted scrypt hash; the password itself is never stored.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Part of the id kept in the session cookie: raising it (deactivation, a new password)
+    # ends every session of this account at its next request, on every worker.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    hospitals: Mapped[list[Hospital]] = relationship(
+        secondary=hospital_editors, order_by=Hospital.code
+    )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation}"
+
+    @property
+    def role_label(self) -> str:
+        return rules.ROLES.get(self.role, self.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class LoginAttempt(db.Model):
+    """A failed sign-in. Kept in the database so the limits hold across workers and machines."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_attempted_at", "email", "attempted_at"),
+        Index("ix_login_attempts_client_attempted_at", "client", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(rules.EMAIL_MAX))
+    client: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+# --- The audit trail -------------------------------------------------------------------------
+
+
+class JSONText(TypeDecorator):
+    """JSON kept as text: the same column type on all three databases."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class AuditEntry(db.Model):
+    """One change to a hospital, a report or an account: who, when, what, old and new values.
+
+    Written by audit.trail in the same flush as the change, never by a view.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_record", "record_type", "record_id", "id"),
+        Index("ix_audit_log_hospital_id", "hospital_id", "id"),
+        Index("ix_audit_log_user_id", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # Who: the account (kept even if it is renamed later) and how they were known then.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(400))
+    action: Mapped[str] = mapped_column(String(20))
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int] = mapped_column(Integer)
+    record_label: Mapped[str] = mapped_column(String(300))
+    # The hospital a report belongs to (or the hospital itself): its history page lists both.
+    hospital_id: Mapped[int | None] = mapped_column(Integer)
+    # {field: [old, new]}
+    changes: Mapped[dict] = mapped_column(JSONText)
+
+    user: Mapped[User | None] = relationship(lazy="raise")

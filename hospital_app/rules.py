@@ -117,15 +117,65 @@ def report_errors(values: Mapping[str, int | None]) -> dict[str, list[str]]:
     return errors
 
 
+def zone() -> ZoneInfo | None:
+    """The hospitals' time zone (config TIMEZONE); None means the server's own."""
+    tz = current_app.config.get("TIMEZONE") if has_app_context() else None
+    return ZoneInfo(tz) if tz else None
+
+
 def today() -> date:
     """Today in the hospitals' time zone (config TIMEZONE; the server's own when unset)."""
-    tz = current_app.config.get("TIMEZONE") if has_app_context() else None
-    return datetime.now(ZoneInfo(tz)).date() if tz else date.today()
+    return datetime.now(zone()).date()
 
 
 def report_date_errors(value: date | None) -> list[str]:
     if value is not None and value > today():
         return [f"The report date cannot be in the future (today is {today().isoformat()})."]
+    return []
+
+
+# --- Accounts --------------------------------------------------------------------------------
+
+EMAIL_MAX = 254
+DISPLAY_NAME_MAX = 100
+PASSWORD_MIN = 12
+# Hashing cost grows with length; nobody types more than this.
+PASSWORD_MAX = 256
+ROLES: dict[str, str] = {
+    "admin": "Administrator",
+    "editor": "Editor",
+    "viewer": "Viewer",
+}
+ROLE_HELP: dict[str, str] = {
+    "admin": "does everything, including managing accounts",
+    "editor": "adds and changes statistics of the hospitals assigned to them; sees all",
+    "viewer": "sees everything, changes nothing",
+}
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def normalise_email(value: str | None) -> str:
+    """Emails are compared and stored lower-case: 'Ann@X.org' and 'ann@x.org' are one account."""
+    return (value or "").strip().lower()
+
+
+def email_errors(email: str) -> list[str]:
+    if len(email) > EMAIL_MAX:
+        return [f"Keep the email address to {EMAIL_MAX} characters."]
+    if not _EMAIL_RE.fullmatch(email):
+        return ["Enter an email address like name@hospital.org."]
+    return []
+
+
+def password_errors(password: str, email: str = "") -> list[str]:
+    if len(password) < PASSWORD_MIN:
+        return [f"Use at least {PASSWORD_MIN} characters; this password has {len(password)}."]
+    if len(password) > PASSWORD_MAX:
+        return [f"Use at most {PASSWORD_MAX} characters."]
+    if email and password.strip().lower() == normalise_email(email):
+        return ["The password cannot be the email address."]
+    if len(set(password)) < 4:
+        return ["This password is too easy to guess: use more different characters."]
     return []
 
 
@@ -138,6 +188,11 @@ def stats_check_constraints() -> dict[str, str]:
     for rule in CAPACITY_RULES:
         checks[f"{rule.part}_le_{rule.whole}"] = f"{rule.part} <= {rule.whole}"
     return checks
+
+
+def user_check_constraints() -> dict[str, str]:
+    roles = ", ".join(f"'{key}'" for key in ROLES)
+    return {"role_known": f"role IN ({roles})", "display_name_not_blank": "display_name <> ''"}
 
 
 def hospital_check_constraints() -> dict[str, str]:

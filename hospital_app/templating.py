@@ -35,6 +35,8 @@ def url_with(**changes) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(number=number, percent=percent, day=day)
-    app.jinja_env.globals.update(url_with=url_with, rules=rules, today=rules.today)
+    from .auth.policy import can
+
+    app.jinja_env.globals.update(url_with=url_with, rules=rules, today=rules.today, can=can)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1,6 +1,7 @@
 """Fixtures: a real database (SQLite by default; DATABASE_URL for PostgreSQL or MariaDB),
-built by the migrations once per run and emptied before each test; an app per test; a client;
-small factories."""
+built by the migrations once per run and emptied before each test; an app per test; clients
+signed in through the real login form (`client` is an administrator's, `anon` nobody's,
+`login_as(role)` anyone's); small factories."""
 
 from __future__ import annotations
 
@@ -16,9 +17,22 @@ from sqlalchemy.engine import make_url
 
 from hospital_app import create_app
 from hospital_app.extensions import db
-from hospital_app.models import Hospital, HospitalStats
+from hospital_app.auth.passwords import hash_password
+from hospital_app.models import (
+    AuditEntry,
+    Hospital,
+    HospitalStats,
+    LoginAttempt,
+    User,
+    hospital_editors,
+)
 
 TEST_SECRET = "test-secret-key-not-for-production"
+PASSWORD = "correct horse battery staple"
+ADMIN_EMAIL = "admin@example.org"
+# A fast hash keeps the hundreds of sign-ins of the suite quick; test_auth checks that the
+# configured default is scrypt.
+FAST_HASH = "pbkdf2:sha256:1000"
 
 
 def _normalise(url: str) -> str:
@@ -69,6 +83,7 @@ def make_app(url: str, **config):
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": TEST_SECRET,
             "PER_PAGE": 5,
+            "PASSWORD_HASH_METHOD": FAST_HASH,
             **config,
         }
     )
@@ -86,8 +101,15 @@ def migrated_url(database_url) -> str:
 
 def empty_tables(app) -> None:
     with app.app_context():
-        db.session.execute(delete(HospitalStats))
-        db.session.execute(delete(Hospital))
+        for table in (
+            hospital_editors,
+            AuditEntry.__table__,
+            LoginAttempt.__table__,
+            HospitalStats.__table__,
+            Hospital.__table__,
+            User.__table__,
+        ):
+            db.session.execute(delete(table))
         db.session.commit()
 
 
@@ -107,9 +129,77 @@ def app(migrated_url):
         yield app
 
 
+def make_user(
+    app,
+    role: str = "admin",
+    email: str | None = None,
+    password: str = PASSWORD,
+    hospitals: tuple[int, ...] = (),
+    active: bool = True,
+    name: str | None = None,
+) -> int:
+    """An account written straight to the database; its id."""
+    with app.app_context():
+        user = User(
+            email=email or f"{role}@example.org",
+            display_name=name or f"{role.title()} Person",
+            password_hash=hash_password(password),
+            role=role,
+            is_active=active,
+        )
+        user.hospitals = [db.session.get(Hospital, h) for h in hospitals]
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+LOGIN_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Sign in through the real form, as a person would; the response."""
+    match = LOGIN_CSRF_RE.search(client.get("/login").get_data(as_text=True))
+    assert match, "no CSRF token on /login"
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": match.group(1)}
+    )
+
+
+def signed_in_client(app, email: str, password: str = PASSWORD):
+    client = app.test_client()
+    response = login(client, email, password)
+    assert response.status_code == 303, f"sign-in as {email} failed: {response.status_code}"
+    return client
+
+
 @pytest.fixture
-def client(app):
+def admin_id(app) -> int:
+    return make_user(app, "admin", email=ADMIN_EMAIL, name="Ada Admin")
+
+
+@pytest.fixture
+def client(app, admin_id):
+    """An administrator's browser: allowed everything, so tests of the forms are about forms."""
+    return signed_in_client(app, ADMIN_EMAIL)
+
+
+@pytest.fixture
+def anon(app):
+    """A browser nobody has signed in with."""
     return app.test_client()
+
+
+@pytest.fixture
+def login_as(app):
+    """login_as(role, hospitals=(ids…)): a new account of that role, signed in; its client."""
+    made = iter(range(1, 1000))
+
+    def sign_in(role: str, hospitals: tuple[int, ...] = ()):
+        email = f"{role}{next(made)}@example.org"
+        make_user(app, role, email=email, hospitals=hospitals)
+        return signed_in_client(app, email)
+
+    return sign_in
 
 
 @pytest.fixture

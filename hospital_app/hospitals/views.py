@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, render_template, request
 from sqlalchemy import func, or_, select
 
+from ..auth.policy import require
 from ..database import commit_form
 from ..extensions import db
 from ..models import Hospital, HospitalStats, with_latest_report
@@ -54,6 +55,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
+    require("hospital.create")
     form = NewHospitalForm()
     if form.validate_on_submit():
         hospital = Hospital()
@@ -95,6 +97,7 @@ def detail(hospital_id: int):
 @bp.route("/<int:hospital_id>/edit", methods=["GET", "POST"])
 def edit(hospital_id: int):
     hospital = db.get_or_404(Hospital, hospital_id)
+    require("hospital.edit")
     form = HospitalForm(hospital=hospital)
     if form.validate_on_submit():
         form.apply_hospital(hospital)
@@ -111,6 +114,7 @@ def edit(hospital_id: int):
 
 def _set_active(hospital_id: int, active: bool):
     hospital = db.get_or_404(Hospital, hospital_id)
+    require("hospital.archive")
     form = ActionForm()  # its token was checked by CSRFProtect before this view ran
     if hospital.is_active == active:
         flash(f"{hospital.name} is already {'active' if active else 'archived'}.", "info")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import rules
+from ..auth.policy import require
 from ..database import commit_form
 from ..extensions import db
 from ..models import Hospital, HospitalStats
@@ -27,6 +28,7 @@ def new(hospital_id: int):
     hospital = db.get_or_404(
         Hospital, hospital_id, with_for_update={"read": True} if request.method == "POST" else None
     )
+    require("report.write", hospital)
     if not hospital.is_active:
         # Archived hospitals take no new reports; say so, and offer the way back.
         return render_template("stats/archived.html", hospital=hospital, action=ActionForm()), 409
@@ -61,6 +63,7 @@ def new(hospital_id: int):
 def edit(report_id: int):
     report = _report_or_404(report_id)
     hospital = report.hospital
+    require("report.write", hospital)
     form = StatsForm(obj=report, hospital_id=report.hospital_id, report_id=report.id)
     if form.validate_on_submit():
         form.apply_report(report)
@@ -83,6 +86,7 @@ def delete(report_id: int):
     """GET asks for confirmation; POST (with the form's token) deletes."""
     report = _report_or_404(report_id)
     hospital = report.hospital
+    require("report.write", hospital)
     form = ActionForm()
     if form.validate_on_submit():
         when = report.report_date.isoformat()

@@ -1,0 +1,180 @@
+"""The audit trail, written by one mechanism: a session event after every flush.
+
+Whatever a view, a command or a test changes through the ORM, the rows describing it are
+inserted on the same connection, in the same transaction, right after the change itself was
+sent. They are committed together or rolled back together; no view writes audit rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import g, has_app_context, has_request_context
+from flask_login import current_user
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, insert, inspect
+
+from .. import rules
+from ..models import AuditEntry, Hospital, HospitalStats, User, utcnow
+
+PASSWORD_CHANGED = "(changed)"
+PASSWORD_SET = "(set)"
+
+
+@dataclass(frozen=True)
+class Audited:
+    record_type: str
+    fields: tuple[str, ...]
+    toggles: tuple[str, str] | None  # actions for is_active False / True when only it changed
+
+    def label(self, obj) -> str:
+        if isinstance(obj, Hospital):
+            return f"{obj.code} {obj.name}"
+        if isinstance(obj, HospitalStats):
+            return f"report of {obj.report_date.isoformat()}"
+        return obj.email
+
+    @staticmethod
+    def hospital_id(obj) -> int | None:
+        if isinstance(obj, Hospital):
+            return obj.id
+        if isinstance(obj, HospitalStats):
+            return obj.hospital_id
+        return None
+
+
+AUDITED: dict[type, Audited] = {
+    Hospital: Audited(
+        "hospital",
+        ("code", "name", "region", "city", "ownership", "is_active"),
+        ("archive", "restore"),
+    ),
+    HospitalStats: Audited(
+        "report", ("hospital_id", "report_date", *rules.COUNT_FIELDS, "notes"), None
+    ),
+    # password_hash is special-cased: the trail says the password changed, never the hash.
+    User: Audited(
+        "user",
+        ("email", "display_name", "role", "is_active", "hospitals", "password_hash"),
+        ("deactivate", "activate"),
+    ),
+}
+# What the history pages call each field.
+FIELD_LABELS = {
+    "code": "Facility code",
+    "name": "Name",
+    "region": "Region",
+    "city": "City",
+    "ownership": "Ownership",
+    "is_active": "Active",
+    "hospital_id": "Hospital",
+    "report_date": "Report date",
+    **rules.COUNT_FIELDS,
+    "notes": "Notes",
+    "email": "Email",
+    "display_name": "Name",
+    "role": "Role",
+    "hospitals": "Assigned hospitals",
+    "password": "Password",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Hospital):
+        return value.code
+    return value
+
+
+def _value(obj, field: str) -> Any:
+    if field == "hospitals":
+        return sorted(h.code for h in obj.hospitals)
+    return _plain(getattr(obj, field))
+
+
+def _changes(obj, spec: Audited) -> dict[str, list]:
+    """{field: [old, new]} of what this flush changed in `obj`."""
+    state = inspect(obj)
+    changes = {}
+    for field in spec.fields:
+        history = state.attrs[field].history
+        if not history.has_changes():
+            continue
+        if field == "password_hash":
+            changes["password"] = [None, PASSWORD_CHANGED]
+        elif field == "hospitals":
+            kept = list(history.unchanged)
+            old = sorted(h.code for h in kept + list(history.deleted))
+            new = sorted(h.code for h in kept + list(history.added))
+            if old != new:
+                changes[field] = [old, new]
+        else:
+            old = _plain(history.deleted[0]) if history.deleted else None
+            new = _plain(history.added[0]) if history.added else None
+            if old != new:
+                changes[field] = [old, new]
+    return changes
+
+
+def _snapshot(obj, spec: Audited, new: bool) -> dict[str, list]:
+    changes = {}
+    for field in spec.fields:
+        if field == "password_hash":
+            if new:
+                changes["password"] = [None, PASSWORD_SET]
+            continue
+        value = _value(obj, field)
+        changes[field] = [None, value] if new else [value, None]
+    return changes
+
+
+def actor() -> tuple[int | None, str]:
+    """(user id, how to name them) of whoever is making the current change."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id, f"{current_user.display_name} <{current_user.email}>"
+    if has_app_context() and "audit_actor" in g:
+        return None, g.audit_actor
+    return None, "system"
+
+
+def _entry(obj, spec: Audited, action: str, changes: dict) -> dict:
+    return {
+        "action": action,
+        "record_type": spec.record_type,
+        "record_id": obj.id,
+        "record_label": spec.label(obj)[:300],
+        "hospital_id": spec.hospital_id(obj),
+        "changes": changes,
+    }
+
+
+@event.listens_for(Session, "after_flush")
+def write_audit_entries(session, _flush_context) -> None:
+    # In after_flush the session still lists what was new, changed and deleted, with each
+    # attribute's history, and every new row has its id.
+    entries = []
+    for obj in session.new:
+        if spec := AUDITED.get(type(obj)):
+            entries.append(_entry(obj, spec, "create", _snapshot(obj, spec, new=True)))
+    for obj in session.dirty:
+        spec = AUDITED.get(type(obj))
+        if spec is None or not (changes := _changes(obj, spec)):
+            continue  # e.g. only last_login_at moved: not a change anyone made to the record
+        action = "update"
+        if spec.toggles and set(changes) == {"is_active"}:
+            action = spec.toggles[1] if changes["is_active"][1] else spec.toggles[0]
+        elif set(changes) == {"password"}:
+            action = "password"
+        entries.append(_entry(obj, spec, action, changes))
+    for obj in session.deleted:
+        if spec := AUDITED.get(type(obj)):
+            entries.append(_entry(obj, spec, "delete", _snapshot(obj, spec, new=False)))
+    if entries:
+        user_id, name = actor()
+        now = utcnow()
+        for entry in entries:
+            entry.update(user_id=user_id, actor=name[:400], created_at=now)
+        session.connection().execute(insert(AuditEntry), entries)

@@ -1,0 +1,167 @@
+"""Signing in and out, one's own password, and the rule that every page needs a signed-in
+person."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select, update
+
+from .. import rules
+from ..database import commit_form
+from ..extensions import db, login_manager
+from ..models import User, utcnow
+from ..web import form_status, see_other
+from . import throttle
+from .forms import ChangePasswordForm, LoginForm
+from .passwords import hash_password, password_matches
+
+bp = Blueprint("auth", __name__)
+
+# Reachable without signing in.
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
+BAD_CREDENTIALS = "The email or password is not right. Check both and try again."
+DEACTIVATED = (
+    "This account has been deactivated. If you still need access, ask an administrator."
+)
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The session holds "id:generation"; an account that was deactivated or given a new
+    password since the session began is signed out here, on every worker."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_generation != int(generation):
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: never another host ('//evil.org',
+    'https://evil.org', '/\\evil.org') nor a scheme such as 'javascript:'."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ch in target for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    # Behind a proxy that mounts the app under a prefix, the way back includes the prefix.
+    target = request.script_root + request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=target), code=303)
+
+
+def _client_address() -> str:
+    # With PROXY_COUNT set, ProxyFix has put the client's own address here.
+    return request.remote_addr or "unknown"
+
+
+def _until_message(until) -> str:
+    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
+    local = until.replace(tzinfo=UTC).astimezone(rules.zone()).strftime("%H:%M")
+    return (
+        "Too many failed sign-in attempts. For the safety of this account, signing in is "
+        f"paused until {local} (in about {minutes} minute{'s' if minutes != 1 else ''}). "
+        "If you have forgotten your password, ask an administrator to reset it."
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("index"), code=303)
+    form = LoginForm()
+    status = form_status(form)
+    if form.validate_on_submit():
+        email, client = form.email.data, _client_address()
+        until = throttle.blocked_until(email, client)
+        if until is not None:
+            # Refused before the password is even checked, so guessing gains nothing.
+            form.form_errors.append(_until_message(until))
+            seconds = max(1, int((until - utcnow()).total_seconds()))
+            page = render_template("auth/login.html", form=form, next_url=next_url)
+            return page, 429, {"Retry-After": str(seconds)}
+        user = db.session.scalar(select(User).where(User.email == email))
+        if not password_matches(user, form.password.data):
+            throttle.record_failure(email, client)
+            commit_form(form)
+            form.form_errors.append(BAD_CREDENTIALS)
+        elif not user.is_active:
+            form.form_errors.append(DEACTIVATED)
+            status = 403
+        else:
+            throttle.record_success(email)
+            # A plain UPDATE: signing in is not an edit of the account, so it neither raises
+            # the row's version (which would upset an admin editing it) nor enters the trail.
+            db.session.execute(
+                update(User).where(User.id == user.id).values(last_login_at=utcnow())
+            )
+            if commit_form(form):
+                # A new session: nothing from before signing in (say, a planted CSRF token)
+                # carries over.
+                session.clear()
+                login_user(user)
+                session.permanent = True
+                flash(f"Signed in as {user.display_name}.", "success")
+                return redirect(next_url or url_for("index"), code=303)
+    no_accounts = not db.session.scalar(select(func.count()).select_from(User))
+    return render_template(
+        "auth/login.html", form=form, next_url=next_url, no_accounts=no_accounts
+    ), status
+
+
+@bp.post("/logout")
+def logout():
+    # CSRFProtect has checked the form's token before this runs.
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "success")
+    return see_other("auth.login")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    user: User = current_user
+    form = ChangePasswordForm(email=user.email)
+    if form.validate_on_submit():
+        if not password_matches(user, form.current.data):
+            form.current.errors.append("This is not your current password.")
+        elif password_matches(user, form.password.data):
+            form.password.errors.append("Choose a password different from the current one.")
+        else:
+            user.password_hash = hash_password(form.password.data)
+            # Sessions elsewhere (another browser, a lost phone) end; this one goes on.
+            user.session_generation += 1
+            if commit_form(form):
+                login_user(user)
+                flash(
+                    "Your password was changed. Your other sessions were signed out.", "success"
+                )
+                return see_other("index")
+    return render_template("auth/password.html", form=form), form_status(form)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(require_login)
