@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import redirect, url_for
 from flask_wtf import FlaskForm
-from wtforms import Form, IntegerField
-from wtforms.validators import NumberRange, Optional
+from wtforms import Form, IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 
 def see_other(endpoint: str, **values):
@@ -35,6 +35,14 @@ class OrderedForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something (archive, restore, delete): only the CSRF token."""
+
+
+class Choice(SelectField):
+    """A select whose wrong value (say, from a hand-edited query string) gets a message."""
+
+    def pre_validate(self, form) -> None:
+        if (self.data or "") not in {str(value) for value, *_ in self.choices}:
+            raise ValidationError(f"“{self.data}” is not one of the choices.")
 
 
 class PageArgs(Form):

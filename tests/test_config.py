@@ -74,7 +74,7 @@ def test_behind_a_proxy_the_forwarded_prefix_is_honoured(migrated_url):
 def test_without_a_proxy_forwarded_headers_are_ignored(migrated_url):
     app = make_app(migrated_url)
     response = app.test_client().get("/", headers={"X-Forwarded-Prefix": "/registry"})
-    assert response.headers["Location"] == "/hospitals"
+    assert response.headers["Location"] == "/login?next=/"
 
 
 def test_wsgi_module_exposes_the_app(monkeypatch, migrated_url):

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from conftest import count, fresh_app, make_app, make_hospital, new_hospital_form, page_text
+from conftest import (
+    ADMIN_EMAIL,
+    count,
+    fresh_app,
+    make_app,
+    make_hospital,
+    make_user,
+    new_hospital_form,
+    page_text,
+    signed_in_client,
+)
 from sqlalchemy import create_engine, event, text
 
 from hospital_app.extensions import db
@@ -25,7 +35,8 @@ def worker(migrated_url):
 
 @pytest.fixture
 def worker_client(worker):
-    return worker.test_client()
+    make_user(worker, "admin", email=ADMIN_EMAIL)
+    return signed_in_client(worker, ADMIN_EMAIL)
 
 
 @pytest.fixture

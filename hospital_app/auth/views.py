@@ -33,9 +33,7 @@ bp = Blueprint("auth", __name__)
 # Reachable without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
 BAD_CREDENTIALS = "The email or password is not right. Check both and try again."
-DEACTIVATED = (
-    "This account has been deactivated. If you still need access, ask an administrator."
-)
+DEACTIVATED = "This account has been deactivated. If you still need access, ask an administrator."
 
 
 @login_manager.user_loader
@@ -68,7 +66,9 @@ def require_login():
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
     # Behind a proxy that mounts the app under a prefix, the way back includes the prefix.
-    target = request.script_root + request.full_path.rstrip("?") if request.method == "GET" else None
+    target = (
+        request.script_root + request.full_path.rstrip("?") if request.method == "GET" else None
+    )
     return redirect(url_for("auth.login", next=target), code=303)
 
 
@@ -156,9 +156,7 @@ def change_password():
             user.session_generation += 1
             if commit_form(form):
                 login_user(user)
-                flash(
-                    "Your password was changed. Your other sessions were signed out.", "success"
-                )
+                flash("Your password was changed. Your other sessions were signed out.", "success")
                 return see_other("index")
     return render_template("auth/password.html", form=form), form_status(form)
 

@@ -11,7 +11,7 @@ from .. import rules
 from ..extensions import db
 from ..models import Hospital
 from ..stats.forms import StatsForm, strip_or_none
-from ..web import OrderedForm, PageArgs
+from ..web import Choice, OrderedForm, PageArgs
 
 
 def regions_in_use() -> list[str]:
@@ -108,12 +108,6 @@ class NewHospitalForm(HospitalForm, StatsForm):
 
     def visible_fields(self):
         return self.hospital_fields() + self.report_fields()
-
-
-class Choice(SelectField):
-    def pre_validate(self, form) -> None:
-        if (self.data or "") not in {value for value, *_ in self.choices}:
-            raise ValidationError(f"“{self.data}” is not one of the choices.")
 
 
 class ListFilters(PageArgs):
