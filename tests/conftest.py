@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from hospital_app import create_app
-from hospital_app.extensions import db
 from hospital_app.auth.passwords import hash_password
+from hospital_app.extensions import db
 from hospital_app.models import (
     AuditEntry,
     Hospital,
@@ -153,12 +153,12 @@ def make_user(
         return user.id
 
 
-LOGIN_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def login(client, email: str, password: str = PASSWORD):
     """Sign in through the real form, as a person would; the response."""
-    match = LOGIN_CSRF_RE.search(client.get("/login").get_data(as_text=True))
+    match = CSRF_RE.search(client.get("/login").get_data(as_text=True))
     assert match, "no CSRF token on /login"
     return client.post(
         "/login", data={"email": email, "password": password, "csrf_token": match.group(1)}
@@ -211,9 +211,6 @@ def runner(app):
 def backend(app) -> str:
     with app.app_context():
         return db.engine.dialect.name
-
-
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def csrf_token(client, url: str = "/hospitals/new") -> str:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEST_SECRET
-from playwright.sync_api import sync_playwright
+from conftest import ADMIN_EMAIL, PASSWORD, TEST_SECRET, make_user
+from playwright.sync_api import expect, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = REPO_ROOT / "test-output"
@@ -185,8 +185,26 @@ def context(browser, live_server):
 
 
 @pytest.fixture
-def page(context):
+def blank_page(context):
+    """A browser tab nobody has signed in with."""
     return context.new_page()
+
+
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    """Through the real login form, as a person does."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".flash--success")).to_contain_text("Signed in as")
+
+
+@pytest.fixture
+def page(app, blank_page):
+    """A tab signed in as an administrator (the account is made in the emptied database)."""
+    make_user(app, "admin", email=ADMIN_EMAIL, name="Ada Admin")
+    sign_in(blank_page, ADMIN_EMAIL)
+    return blank_page
 
 
 @pytest.fixture(scope="session")

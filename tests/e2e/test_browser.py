@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import count, make_hospital
+from conftest import PASSWORD, count, make_hospital, make_user
 from playwright.sync_api import expect
 
 from hospital_app.models import Hospital, HospitalStats
@@ -52,6 +52,47 @@ def seed_hospitals(app) -> list[int]:
             app, code="EHC-2", name="Eastbrook Health Clinic", region="East", ownership="private"
         ),
     ]
+
+
+def test_sign_in_follows_next_and_sign_out_ends_the_session(
+    app, live_server, blank_page, screenshots
+):
+    since = live_server.log_offset()
+    hospital_id = seed_hospitals(app)[0]
+    make_user(
+        app, "editor", email="eddie@example.org", name="Eddie Editor", hospitals=(hospital_id,)
+    )
+    page = blank_page
+
+    # Signed out, a hospital's address leads to the login page, which remembers it.
+    page.goto(f"/hospitals/{hospital_id}")
+    assert urlsplit(page.url).path == "/login"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.screenshot(path=screenshots / "login.png", full_page=True)
+
+    page.get_by_label("Email").fill("eddie@example.org")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".error-summary")).to_contain_text("The email or password is not right")
+    # The email stays, the password does not.
+    assert page.input_value("input[name=email]") == "eddie@example.org"
+    assert page.input_value("input[name=password]") == ""
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**/hospitals/{hospital_id}")
+    expect(page.locator(".site-header")).to_contain_text("Eddie Editor (Editor)")
+    # An editor of this hospital adds reports; hospital details are for administrators.
+    expect(page.get_by_role("link", name="Add report")).to_be_visible()
+    expect(page.get_by_role("link", name="Edit hospital")).to_have_count(0)
+    expect(page.get_by_role("link", name="Accounts")).to_have_count(0)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator(".flash--success")).to_have_text("You are signed out.")
+    page.goto("/hospitals")
+    assert urlsplit(page.url).path == "/login"
+    assert_log_clean(live_server, since)
 
 
 def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots):
@@ -251,7 +292,7 @@ def test_pages_load_nothing_from_outside_the_machine(app, live_server, page):
 
     page.on("response", on_response)
 
-    for path in ("/hospitals", "/hospitals/new", f"/hospitals/{hospital_id}"):
+    for path in ("/hospitals", "/hospitals/new", f"/hospitals/{hospital_id}", "/audit"):
         page.goto(path)
         page.wait_for_load_state("networkidle")
 

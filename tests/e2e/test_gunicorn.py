@@ -14,7 +14,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-from conftest import CSRF_RE, count, new_hospital_form
+import pytest
+from conftest import ADMIN_EMAIL, CSRF_RE, PASSWORD, count, make_user, new_hospital_form
 
 from hospital_app.models import Hospital, HospitalStats
 
@@ -52,9 +53,11 @@ def _open(opener, request) -> Answer:
 def post_at_once(url: str, forms: list[dict]) -> list[Answer]:
     """POST each form from its own thread and browser session, all at the same moment.
 
-    Each client first GETs the form, as a browser would, for its session cookie and CSRF token;
-    then all wait at a barrier and post together: the point is requests that overlap.
+    Each client first signs in and GETs the form, as a browser would, for its session cookie
+    and CSRF token; then all wait at a barrier and post together: the point is requests that
+    overlap.
     """
+    login_url = urllib.parse.urljoin(url, "/login")
     start_together = threading.Barrier(len(forms), timeout=TIMEOUT)
 
     def client(values: dict) -> Answer:
@@ -63,6 +66,14 @@ def post_at_once(url: str, forms: list[dict]) -> list[Answer]:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
         )
         try:
+            login_form = _open(opener, login_url)
+            token = CSRF_RE.search(login_form.body).group(1)
+            credentials = {"email": ADMIN_EMAIL, "password": PASSWORD, "csrf_token": token}
+            login = urllib.request.Request(  # noqa: S310 (our http URL)
+                login_url, data=urllib.parse.urlencode(credentials).encode(), method="POST"
+            )
+            signed_in = _open(opener, login)
+            assert signed_in.status == 303, signed_in.body
             form = _open(opener, url)
             assert form.status == 200, form.body
             match = CSRF_RE.search(form.body)
@@ -79,7 +90,12 @@ def post_at_once(url: str, forms: list[dict]) -> list[Answer]:
         return list(pool.map(client, forms, timeout=3 * TIMEOUT))
 
 
-def test_concurrent_creates_are_all_saved(app, live_server):
+@pytest.fixture
+def admin(app):
+    make_user(app, "admin", email=ADMIN_EMAIL)
+
+
+def test_concurrent_creates_are_all_saved(app, admin, live_server):
     since = live_server.log_offset()
     forms = [
         {"code": f"CON-{n:03d}", "name": f"Concurrent Hospital {n:03d}"} for n in range(CLIENTS)
@@ -103,7 +119,7 @@ def test_concurrent_creates_are_all_saved(app, live_server):
     assert "Traceback" not in log, log
 
 
-def test_concurrent_duplicate_codes_save_one(app, live_server):
+def test_concurrent_duplicate_codes_save_one(app, admin, live_server):
     """Several people register the same code at once: each request's check finds no clash,
     so the database's unique constraint decides. One is saved; the others see the form again
     with the clash named beside the code, not an error page."""
