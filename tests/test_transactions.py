@@ -191,7 +191,8 @@ def _server_connection_id(app) -> tuple[str, int]:
         return name, db.session.execute(text(query)).scalar_one()
 
 
-def test_a_connection_the_server_dropped_costs_no_failed_request(worker, worker_client, backend):
+def test_a_connection_the_server_dropped_costs_no_failed_request(backend, worker, worker_client):
+    # `backend` first: its `app` empties the tables, which must happen before the sign-in.
     """What a database restart does to the pool: the server ends our pooled connection.
     pool_pre_ping notices and reconnects; the person sees no error."""
     if backend == "sqlite":

@@ -79,21 +79,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('hospital_editors', schema=None) as batch_op:
-        batch_op.drop_index('ix_hospital_editors_hospital_id')
-
+    # Dropping a table drops its indexes; MariaDB refuses to drop an index alone while a
+    # foreign key needs it.
     op.drop_table('hospital_editors')
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_log_user_id')
-        batch_op.drop_index('ix_audit_log_record')
-        batch_op.drop_index('ix_audit_log_hospital_id')
-        batch_op.drop_index(batch_op.f('ix_audit_log_created_at'))
-
     op.drop_table('audit_log')
     op.drop_table('users')
-    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
-        batch_op.drop_index('ix_login_attempts_email_attempted_at')
-        batch_op.drop_index('ix_login_attempts_client_attempted_at')
-        batch_op.drop_index(batch_op.f('ix_login_attempts_attempted_at'))
-
     op.drop_table('login_attempts')
