@@ -8,14 +8,14 @@ from datetime import date, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import make_hospital, report_values
+from conftest import count, make_hospital, report_values
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import insert, inspect, text, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import Hospital, HospitalStats, utcnow
+from hospital_app.models import Hospital, HospitalStats, User, utcnow
 
 # PyMySQL reports MariaDB's CHECK failures as OperationalError (errno 4025), the others as
 # IntegrityError; a value longer than its column is a DataError on the servers. All three mean
@@ -196,3 +196,47 @@ def test_sqlite_runs_with_foreign_keys_wal_and_a_busy_timeout(app, backend):
 def test_server_databases_use_pool_pre_ping(app, backend):
     with app.app_context():
         assert db.engine.pool._pre_ping is (backend != "sqlite")
+
+
+# --- Accounts --------------------------------------------------------------------------------
+
+
+def insert_user(app, **values) -> None:
+    with app.app_context():
+        now = utcnow()
+        row = {
+            "email": "someone@example.org",
+            "display_name": "Someone",
+            "password_hash": "scrypt:32768:8:1$salt$hash",
+            "role": "viewer",
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            **values,
+        }
+        db.session.execute(insert(User.__table__).values(**row))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("values", [{"role": "superuser"}, {"display_name": ""}])
+def test_the_database_refuses_bad_accounts(app, values):
+    with pytest.raises(REFUSED):
+        insert_user(app, **values)
+
+
+def test_the_database_refuses_a_second_account_for_an_email(app):
+    insert_user(app)
+    with pytest.raises(REFUSED):
+        insert_user(app, display_name="Again")
+    assert count(app, User) == 1
+
+
+def test_new_tables_go_down_and_up_with_the_migrations(app):
+    with app.app_context():
+        downgrade(revision="0001")
+        tables = set(inspect(db.engine).get_table_names())
+        assert not tables & {"users", "hospital_editors", "login_attempts", "audit_log"}
+        assert {"hospitals", "hospital_stats"} <= tables
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"users", "hospital_editors", "login_attempts", "audit_log"} <= tables
