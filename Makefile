@@ -18,8 +18,10 @@ $(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
 	@touch $@
 
 # Serves http://127.0.0.1:8000 on the embedded SQLite database (instance/hospital.db).
+# On a new database it first creates admin@example.org and prints its password once.
 run: $(BIN)/.installed
 	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
+	APP_ENV=development $(BIN)/flask --app wsgi create-dev-admin
 	APP_ENV=development $(BIN)/gunicorn wsgi:app
 
 # 50 demo hospitals with 90 days of reports each, for trying the app out.

@@ -1,17 +1,28 @@
-"""Command-line tasks: `flask --app wsgi seed-demo …`."""
+"""Command-line tasks: `flask --app wsgi seed-demo …`, `create-user …`, `create-dev-admin`."""
 
 from __future__ import annotations
 
 import random
+import secrets
+import sys
 from datetime import date, timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app, g
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from . import rules
+from .auth.passwords import hash_password
 from .extensions import db
-from .models import Hospital, HospitalStats, utcnow
+from .models import Hospital, HospitalStats, User, utcnow
+from .users.forms import (
+    ONLY_EDITORS,
+    email_owner,
+    email_taken_message,
+    find_hospitals,
+    unknown_codes_message,
+)
 
 DEMO_PREFIX = "DEMO-"
 REGIONS = (
@@ -134,7 +145,150 @@ def seed_demo(hospitals: int, days: int, seed: int, batch: int = 50) -> int:
     return written
 
 
+def read_password(from_stdin: bool) -> str:
+    """The first line of standard input, or typed twice at a hidden prompt."""
+    if from_stdin:
+        # Only the line break is dropped: spaces may be part of a password.
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, prompt_suffix=": ")
+
+
+def create_user(
+    email: str,
+    role: str,
+    name: str | None,
+    hospital_codes: tuple[str, ...],
+    password_from_stdin: bool,
+) -> User:
+    """Check everything the accounts form checks, then write the account; commits once.
+    Raises ClickException, having written nothing, on the first rule broken."""
+    email = rules.normalise_email(email)
+    if errors := rules.email_errors(email):
+        raise click.ClickException(f"{email!r}: {errors[0]}")
+    if (owner := email_owner(email)) is not None:
+        raise click.ClickException(email_taken_message(owner))
+    name = rules.normalise_space(name) if name is not None else email.split("@", 1)[0]
+    if not name:
+        raise click.ClickException("--name cannot be empty.")
+    if len(name) > rules.DISPLAY_NAME_MAX:
+        raise click.ClickException(f"Keep --name to {rules.DISPLAY_NAME_MAX} characters.")
+    codes = [rules.normalise_code(code) for code in hospital_codes]
+    codes = list(dict.fromkeys(code for code in codes if code))
+    if codes and role != "editor":
+        raise click.ClickException(
+            f"{ONLY_EDITORS}: --hospital goes with --role editor, not {role}."
+        )
+    hospitals, unknown = find_hospitals(codes)
+    if unknown:
+        raise click.ClickException(unknown_codes_message(unknown))
+
+    password = read_password(password_from_stdin)
+    if not password:
+        raise click.ClickException("No password was given: nothing was created.")
+    if errors := rules.password_errors(password, email):
+        raise click.ClickException(f"Password: {errors[0]} Nothing was created.")
+
+    user = User(
+        email=email,
+        display_name=name,
+        role=role,
+        password_hash=hash_password(password),
+        hospitals=hospitals,
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{email} got an account meanwhile (someone else created it); nothing was created."
+        ) from None
+    return user
+
+
+DEV_ADMIN_EMAIL = "admin@example.org"
+DEV_ADMIN_URL = "http://127.0.0.1:8000/login"
+
+
+def create_dev_admin() -> str | None:
+    """On a database without accounts, an administrator with a random password; the password,
+    or None when accounts already exist."""
+    if db.session.scalar(select(func.count()).select_from(User)):
+        return None
+    password = secrets.token_urlsafe(12)
+    while rules.password_errors(password, DEV_ADMIN_EMAIL):  # pragma: no cover -- 1 in 10^19
+        password = secrets.token_urlsafe(12)
+    db.session.add(
+        User(
+            email=DEV_ADMIN_EMAIL,
+            display_name="Administrator",
+            role="admin",
+            password_hash=hash_password(password),
+        )
+    )
+    db.session.commit()
+    return password
+
+
+def _boxed(lines: list[str]) -> str:
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join([rule, *(f"| {line.ljust(width)} |" for line in lines), rule])
+
+
 def init_app(app: Flask) -> None:
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", required=True, type=click.Choice(list(rules.ROLES)))
+    @click.option("--name", help="The name shown in the app; default: the email before the @.")
+    @click.option(
+        "--hospital",
+        "hospitals",
+        multiple=True,
+        metavar="CODE",
+        help="A hospital an editor may change the statistics of; repeat for several.",
+    )
+    @click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from the first line of standard input instead of prompting.",
+    )
+    def create_user_command(
+        email: str, role: str, name: str | None, hospitals: tuple[str, ...], password_stdin: bool
+    ) -> None:
+        """Create an account. The password is asked for twice (hidden), or read from standard
+        input with --password-stdin; it is never printed."""
+        g.audit_actor = "command line (create-user)"
+        user = create_user(email, role, name, hospitals, password_stdin)
+        click.echo(f"Created {role} account {user.email}.")
+
+    @app.cli.command("create-dev-admin")
+    def create_dev_admin_command() -> None:
+        """For a new development database: an administrator with a random password, printed
+        once. Does nothing when any account exists; refuses in production."""
+        if current_app.config["APP_ENV"] == "production":
+            raise click.ClickException(
+                "create-dev-admin is for development only: it prints a password to the "
+                "terminal. In production use: flask --app wsgi create-user EMAIL --role admin"
+            )
+        g.audit_actor = "command line (create-dev-admin)"
+        password = create_dev_admin()
+        if password is None:
+            click.echo("Accounts exist already: no development administrator was created.")
+            return
+        click.echo(
+            _boxed(
+                [
+                    "A first administrator account was created. Sign in at:",
+                    f"  {DEV_ADMIN_URL}",
+                    f"  Email:    {DEV_ADMIN_EMAIL}",
+                    f"  Password: {password}",
+                    "This password is shown only this once: change it after signing in",
+                    "(Password link at the top right).",
+                ]
+            )
+        )
+
     @app.cli.command("seed-demo")
     @click.option("--hospitals", default=50, show_default=True, type=click.IntRange(1, 100_000))
     @click.option(

@@ -1,14 +1,19 @@
-"""flask seed-demo: deterministic, realistic demo data that obeys every rule."""
+"""The command-line tasks: seed-demo (deterministic, realistic demo data that obeys every
+rule), create-user and create-dev-admin."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
+import pytest
+from conftest import PASSWORD, login, make_hospital, make_user
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import Hospital, HospitalStats
+from hospital_app.models import AuditEntry, Hospital, HospitalStats, User
 
 
 def snapshot(app) -> list[tuple]:
@@ -94,3 +99,196 @@ def test_seed_demo_refuses_to_run_twice(app, runner):
 def test_seed_demo_rejects_nonsense_arguments(runner):
     result = runner.invoke(args=["seed-demo", "--hospitals", "0"])
     assert result.exit_code == 2 and "--hospitals" in result.output
+
+
+# --- create-user and create-dev-admin --------------------------------------------------------
+
+
+def accounts(app) -> list[tuple]:
+    with app.app_context():
+        return [
+            (u.email, u.display_name, u.role, u.is_active, tuple(h.code for h in u.hospitals))
+            for u in db.session.scalars(select(User).order_by(User.id))
+        ]
+
+
+def stored_user(app, email: str) -> User:
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        db.session.expunge(user)
+        return user
+
+
+def test_create_user_reads_the_password_from_stdin(app, runner):
+    result = runner.invoke(
+        args=["create-user", "Ann@Example.org", "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Created admin account ann@example.org."
+    assert accounts(app) == [("ann@example.org", "ann", "admin", True, ())]
+    user = stored_user(app, "ann@example.org")
+    assert check_password_hash(user.password_hash, PASSWORD)
+    assert not check_password_hash(user.password_hash, PASSWORD + "\n")
+    # the trail names the command as the actor, and never holds the hash
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.record_id == user.id))
+        assert (entry.action, entry.actor, entry.user_id) == (
+            "create",
+            "command line (create-user)",
+            None,
+        )
+        assert entry.changes["password"] == [None, "(set)"]
+        assert user.password_hash not in str(entry.changes)
+    # and the account can sign in
+    assert login(app.test_client(), "ann@example.org").status_code == 303
+
+
+def test_create_user_keeps_spaces_of_the_password(app, runner):
+    password = "  spaces at both ends  "
+    result = runner.invoke(
+        args=["create-user", "ann@example.org", "--role", "viewer", "--password-stdin"],
+        input=password + "\r\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert check_password_hash(stored_user(app, "ann@example.org").password_hash, password)
+
+
+def test_create_user_prompts_twice_without_echo(app, runner):
+    result = runner.invoke(
+        args=["create-user", "ann@example.org", "--role", "viewer", "--name", " Ann  Smith "],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert "Repeat for confirmation" in result.output
+    assert accounts(app) == [("ann@example.org", "Ann Smith", "viewer", True, ())]
+
+
+def test_create_user_prompt_mismatch_asks_again(app, runner):
+    result = runner.invoke(
+        args=["create-user", "ann@example.org", "--role", "viewer"],
+        input=f"{PASSWORD}\nsomething else\n{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output
+    assert len(accounts(app)) == 1
+
+
+def test_create_user_assigns_hospitals_to_an_editor(app, runner):
+    make_hospital(app, code="NRH-001")
+    make_hospital(app, code="SGH-002", name="Southgate")
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "ed@example.org",
+            "--role",
+            "editor",
+            "--hospital",
+            "sgh-002",
+            "--hospital",
+            "NRH-001",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert accounts(app) == [("ed@example.org", "ed", "editor", True, ("NRH-001", "SGH-002"))]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "exit_code", "message"),
+    [
+        (["--role", "owner"], PASSWORD, 2, "'owner' is not one of 'admin', 'editor', 'viewer'"),
+        ([], PASSWORD, 2, "Missing option '--role'"),
+        (
+            ["--role", "editor", "--hospital", "NOPE-1"],
+            PASSWORD,
+            1,
+            "No hospital has the code NOPE-1.",
+        ),
+        (
+            ["--role", "viewer", "--hospital", "NRH-001"],
+            PASSWORD,
+            1,
+            "Only editors are assigned to hospitals",
+        ),
+        (["--role", "viewer"], "short", 1, "Use at least 12 characters; this password has 5."),
+        (["--role", "viewer"], "", 1, "No password was given"),
+        (["--role", "viewer"], "new@example.org", 1, "The password cannot be the email address."),
+        (["--role", "viewer", "--name", "  "], PASSWORD, 1, "--name cannot be empty."),
+        (["--role", "viewer", "--name", "x" * 101], PASSWORD, 1, "Keep --name to 100 characters."),
+    ],
+)
+def test_create_user_errors_write_nothing(app, runner, args, stdin, exit_code, message):
+    make_hospital(app, code="NRH-001")
+    result = runner.invoke(
+        args=["create-user", "new@example.org", *args, "--password-stdin"], input=stdin + "\n"
+    )
+    assert result.exit_code == exit_code, result.output
+    assert message in result.output
+    if stdin and exit_code == 1:
+        assert stdin not in result.output  # a refused password is not printed either
+    assert accounts(app) == []
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "two@@example.org", ""])
+def test_create_user_rejects_a_bad_email(app, runner, email):
+    result = runner.invoke(
+        args=["create-user", email, "--role", "viewer", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 1
+    assert "Enter an email address like name@hospital.org." in result.output
+    assert accounts(app) == []
+
+
+def test_create_user_rejects_an_existing_email_in_any_case(app, runner):
+    make_user(app, "viewer", email="ann@example.org", name="Ann First")
+    result = runner.invoke(
+        args=["create-user", "ANN@example.ORG", "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 1
+    assert "ann@example.org already has an account (Ann First)" in result.output
+    assert accounts(app) == [("ann@example.org", "Ann First", "viewer", True, ())]
+
+
+def test_create_dev_admin_creates_one_account_once(app, runner):
+    result = runner.invoke(args=["create-dev-admin"])
+    assert result.exit_code == 0, result.output
+    match = re.search(r"Password: (\S+)", result.output)
+    assert match, result.output
+    password = match.group(1)
+    assert len(password) >= 12 and not rules.password_errors(password, "admin@example.org")
+    assert "http://127.0.0.1:8000/login" in result.output
+    assert "Email:    admin@example.org" in result.output
+    assert "change it after signing in" in result.output
+    assert accounts(app) == [("admin@example.org", "Administrator", "admin", True, ())]
+    assert login(app.test_client(), "admin@example.org", password).status_code == 303
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry))
+        assert entry.actor == "command line (create-dev-admin)"
+
+    again = runner.invoke(args=["create-dev-admin"])
+    assert again.exit_code == 0, again.output
+    assert password not in again.output and "Password" not in again.output
+    assert len(accounts(app)) == 1
+
+
+def test_create_dev_admin_does_nothing_when_any_account_exists(app, runner):
+    make_user(app, "viewer", email="vi@example.org")
+    result = runner.invoke(args=["create-dev-admin"])
+    assert result.exit_code == 0
+    assert "Password" not in result.output
+    assert [a[0] for a in accounts(app)] == ["vi@example.org"]
+
+
+def test_create_dev_admin_refuses_in_production(migrated_url):
+    from conftest import fresh_app
+
+    with fresh_app(migrated_url, APP_ENV="production") as app:
+        assert app.config["APP_ENV"] == "production"
+        result = app.test_cli_runner().invoke(args=["create-dev-admin"])
+        assert result.exit_code == 1
+        assert "create-dev-admin is for development only" in result.output
+        assert accounts(app) == []
