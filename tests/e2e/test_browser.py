@@ -12,7 +12,8 @@ import pytest
 from conftest import PASSWORD, count, make_hospital, make_user
 from playwright.sync_api import expect
 
-from hospital_app.models import Hospital, HospitalStats
+from e2e.conftest import DESKTOP, sign_in
+from hospital_app.models import Hospital, HospitalStats, User
 
 pytestmark = pytest.mark.browser
 
@@ -313,3 +314,42 @@ def test_demo_data_in_the_list(app, live_server, page, screenshots):
     # every demo hospital reported today
     expect(page.locator("table.list tbody td", has_text=shown_day(date.today()))).to_have_count(12)
     page.screenshot(path=screenshots / "readme-hospitals.png", full_page=True)
+
+
+def test_an_administrator_makes_an_editor_who_then_enters_a_report(
+    app, live_server, page, browser, screenshots
+):
+    """The whole chain in the browser: an account made through the form, assigned to one
+    hospital, signs in elsewhere and may add a report there and nowhere else."""
+    since = live_server.log_offset()
+    mine, other = seed_hospitals(app)[:2]
+    page.goto("/users/new")
+    page.get_by_label("Email").fill("Nora.Nurse@Example.org")
+    page.get_by_label("Name").fill("Nora Nurse")
+    page.get_by_label("Role").select_option("editor")
+    page.get_by_label("Hospital codes").fill("nrh-001")
+    page.locator("input[name=password]").fill("a long pass phrase")
+    page.locator("input[name=confirm]").fill("a long pass phrase")
+    page.screenshot(path=screenshots / "new-account.png", full_page=True)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator(".flash--success")).to_contain_text("Nora Nurse (nora.nurse@example.org)")
+    page.screenshot(path=screenshots / "accounts.png", full_page=True)
+
+    # A second person, in their own browser session.
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    nora = context.new_page()
+    try:
+        sign_in(nora, "nora.nurse@example.org", "a long pass phrase")
+        nora.goto(f"/hospitals/{mine}")
+        expect(nora.get_by_role("link", name="Add report")).to_be_visible()
+        nora.goto(f"/hospitals/{other}")
+        expect(nora.get_by_role("link", name="Add report")).to_have_count(0)
+        response = nora.goto(f"/hospitals/{other}/stats/new")
+        assert response.status == 403
+        expect(nora.locator("main")).to_contain_text("assigned to you")
+        nora.screenshot(path=screenshots / "forbidden.png", full_page=True)
+    finally:
+        context.close()
+    assert count(app, User, User.email == "nora.nurse@example.org", User.role == "editor") == 1
+    assert_log_clean(live_server, since)
