@@ -23,7 +23,7 @@ from .. import rules
 from ..database import commit_form
 from ..extensions import db, login_manager
 from ..models import User, utcnow
-from ..web import form_status, see_other
+from ..web import ActionForm, form_status, see_other
 from . import throttle
 from .forms import ChangePasswordForm, LoginForm
 from .passwords import hash_password, password_matches
@@ -114,9 +114,12 @@ def login():
         else:
             throttle.record_success(email)
             # A plain UPDATE: signing in is not an edit of the account, so it neither raises
-            # the row's version (which would upset an admin editing it) nor enters the trail.
+            # the row's version (which would upset an admin editing it) nor enters the trail;
+            # updated_at is kept, or its onupdate default would move it.
             db.session.execute(
-                update(User).where(User.id == user.id).values(last_login_at=utcnow())
+                update(User)
+                .where(User.id == user.id)
+                .values(last_login_at=utcnow(), updated_at=User.updated_at)
             )
             if commit_form(form):
                 # A new session: nothing from before signing in (say, a planted CSRF token)
@@ -134,10 +137,19 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    # CSRFProtect has checked the form's token before this runs.
-    logout_user()
-    session.clear()
-    flash("You are signed out.", "success")
+    # CSRFProtect has checked the form's token before this runs. The session lives in a
+    # signed cookie, so forgetting it here is not enough: a copy taken earlier would still
+    # open pages. Raising the generation ends it on the server, with the account's other
+    # sessions (a plain UPDATE: not an edit of the account, no version change, no audit entry).
+    db.session.execute(
+        update(User)
+        .where(User.id == current_user.id)
+        .values(session_generation=User.session_generation + 1, updated_at=User.updated_at)
+    )
+    if commit_form(ActionForm()):
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "success")
     return see_other("auth.login")
 
 
@@ -146,7 +158,14 @@ def change_password():
     user: User = current_user
     form = ChangePasswordForm(email=user.email)
     if form.validate_on_submit():
+        # Guessing the current password from an open session counts as failed sign-ins.
+        until = throttle.blocked_until(user.email, _client_address())
+        if until is not None:
+            form.form_errors.append(_until_message(until))
+            return render_template("auth/password.html", form=form), 429
         if not password_matches(user, form.current.data):
+            throttle.record_failure(user.email, _client_address())
+            commit_form(form)
             form.current.errors.append("This is not your current password.")
         elif password_matches(user, form.password.data):
             form.password.errors.append("Choose a password different from the current one.")

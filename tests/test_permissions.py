@@ -1,0 +1,371 @@
+"""Who may do what: every route, tried by every kind of person.
+
+One table, read across: a route, then what each role gets. A refusal must say why and must
+leave every table as it was; a permitted write must change something. The POST bodies are
+valid forms with a valid CSRF token, so a refusal is the policy's doing, not validation's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import (
+    ADMIN_EMAIL,
+    PASSWORD,
+    csrf_token,
+    form_data,
+    make_hospital,
+    make_user,
+    new_hospital_form,
+    page_text,
+    report_values,
+    signed_in_client,
+    yesterday,
+)
+from sqlalchemy import select
+
+from hospital_app.extensions import db
+from hospital_app.models import AuditEntry, Hospital, HospitalStats, User, hospital_editors
+
+ROLES = ("anonymous", "viewer", "editor", "other", "admin", "archived")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A 403 page that gives this reason."""
+
+    reason: str
+
+
+LOGIN = "sign in first"  # 303 to /login (with ?next=<path> for a GET)
+NA = None  # the role is not tried on this route
+
+CREATE = Refused("Only administrators can register hospitals.")
+EDIT = Refused("Only administrators can change a hospital's details.")
+ARCHIVE = Refused("Only administrators can archive or restore hospitals.")
+USERS = Refused("Only administrators can manage accounts.")
+AUDIT = Refused("Only administrators can see the whole audit trail.")
+READ_ONLY = Refused("Your account can see statistics but not change them.")
+NOT_MINE = Refused("You can change statistics only for the hospitals assigned to you")
+ARCHIVED = Refused("is archived: only an administrator can change its statistics.")
+
+# {h}: the hospital the editor is assigned to, {r}: a report of it (for the editor of an
+# archived hospital: that hospital and its report); {a}: an archived hospital; {u}: an active
+# account, {x}: a deactivated one. "other" is the editor of another hospital.
+# fmt: off
+MATRIX = [
+    # method  route                       anon   viewer     editor   other     admin archived
+    ("GET",   "/",                        LOGIN, 302,       302,     302,      302,  NA),
+    ("GET",   "/hospitals",               LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   200,  NA),
+    ("POST",  "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   303,  NA),
+    ("GET",   "/hospitals/{h}",           LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/hospitals/{h}/edit",      LOGIN, EDIT,      EDIT,    EDIT,     200,  NA),
+    ("POST",  "/hospitals/{h}/edit",      LOGIN, EDIT,      EDIT,    EDIT,     303,  NA),
+    ("POST",  "/hospitals/{h}/archive",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  303,  NA),
+    ("POST",  "/hospitals/{a}/restore",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  303,  ARCHIVE),
+    ("GET",   "/hospitals/{h}/stats/new", LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
+    ("POST",  "/hospitals/{h}/stats/new", LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
+    ("GET",   "/stats/{r}/edit",          LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
+    ("POST",  "/stats/{r}/edit",          LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
+    ("GET",   "/stats/{r}/delete",        LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
+    ("POST",  "/stats/{r}/delete",        LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
+    ("GET",   "/hospitals/{h}/history",   LOGIN, 200,       200,     200,      200,  200),
+    ("GET",   "/stats/{r}/history",       LOGIN, 200,       200,     200,      200,  200),
+    ("GET",   "/audit",                   LOGIN, AUDIT,     AUDIT,   AUDIT,    200,  NA),
+    ("GET",   "/users",                   LOGIN, USERS,     USERS,   USERS,    200,  NA),
+    ("GET",   "/users/new",               LOGIN, USERS,     USERS,   USERS,    200,  NA),
+    ("POST",  "/users/new",               LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("GET",   "/users/{u}/edit",          LOGIN, USERS,     USERS,   USERS,    200,  NA),
+    ("POST",  "/users/{u}/edit",          LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("POST",  "/users/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("POST",  "/users/{x}/activate",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("GET",   "/users/{u}/password",      LOGIN, USERS,     USERS,   USERS,    200,  NA),
+    ("POST",  "/users/{u}/password",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("GET",   "/users/{u}/history",       LOGIN, USERS,     USERS,   USERS,    200,  NA),
+    ("GET",   "/account/password",        LOGIN, 200,       200,     200,      200,  NA),
+    ("POST",  "/logout",                  303,   303,       303,     303,      303,  NA),
+    ("GET",   "/login",                   200,   303,       303,     303,      303,  NA),
+    ("GET",   "/healthz",                 200,   200,       200,     200,      200,  NA),
+]
+# fmt: on
+
+CASES = [
+    pytest.param(method, route, role, expected, id=f"{method} {route} as {role}")
+    for method, route, *expectations in MATRIX
+    for role, expected in zip(ROLES, expectations, strict=True)
+    if expected is not NA
+]
+
+# POSTs that change records (and leave an audit entry) when they are allowed.
+WRITES = {(method, route) for method, route, *_ in MATRIX if method == "POST"} - {
+    ("POST", "/logout")
+}
+NEW_PASSWORD = "a brand new password 42"
+
+
+# --- The world every case runs in ------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: object
+    ids: dict[str, dict[str, int]]  # per role: what {h}, {r}, {u}… stand for
+    other: int  # the hospital the editor of another hospital is assigned to
+    admin: object  # an administrator's client, to read the forms a refused role cannot open
+
+    def url(self, route: str, role: str) -> str:
+        return route.format(**self.ids[role])
+
+
+@pytest.fixture
+def world(app) -> World:
+    mine = make_hospital(app)  # NRH-001, with yesterday's report
+    other = make_hospital(app, code="OTH-1", name="Other Hospital")
+    archived = make_hospital(app, code="ARC-1", name="Archived Hospital")
+    with app.app_context():
+        db.session.get(Hospital, archived).is_active = False
+        db.session.commit()
+        report_of = {
+            h: db.session.scalar(select(HospitalStats.id).where(HospitalStats.hospital_id == h))
+            for h in (mine, other, archived)
+        }
+    make_user(app, "admin", email=ADMIN_EMAIL)
+    target = make_user(app, "viewer", email="target@example.org", name="Tara Target")
+    inactive = make_user(app, "viewer", email="gone@example.org", name="Gil Gone", active=False)
+    common = {"a": archived, "u": target, "x": inactive}
+    ids = {role: {**common, "h": mine, "r": report_of[mine]} for role in ROLES}
+    ids["archived"].update(h=archived, r=report_of[archived])
+    return World(app, ids, other, signed_in_client(app, ADMIN_EMAIL))
+
+
+def client_for(world: World, role: str):
+    """A browser of `role`: nobody's, or a new account's, signed in through the login form."""
+    app = world.app
+    if role == "anonymous":
+        return app.test_client()
+    if role == "admin":
+        return signed_in_client(app, ADMIN_EMAIL)
+    assigned = {
+        "viewer": (),
+        "editor": (world.ids["editor"]["h"],),
+        "other": (world.other,),
+        "archived": (world.ids["archived"]["h"],),
+    }[role]
+    email = f"{role}@example.org"
+    make_user(app, "viewer" if role == "viewer" else "editor", email=email, hospitals=assigned)
+    return signed_in_client(app, email)
+
+
+class FormReader(HTMLParser):
+    """The fields of the form posting to `action`, with the values a browser would send."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action, self.inside, self.fields = action, False, {}
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        elif not self.inside or ("name" not in a and tag != "option"):
+            return
+        elif tag == "input" and a.get("type") not in ("submit", "button"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.fields.setdefault(a["name"], []).append(a.get("value") or "")
+        elif tag == "select":
+            self.select = a["name"]
+            self.fields.setdefault(self.select, [])
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields[self.select].append(a.get("value") or "")
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.fields[self.textarea] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.fields[self.textarea][0] += data.removeprefix("\n")
+
+
+def form_on_page(client, url: str, action: str | None = None) -> dict[str, list[str]]:
+    response = client.get(url)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    reader = FormReader(action or url)
+    reader.feed(response.get_data(as_text=True))
+    assert reader.fields, f"no form posting to {action or url} on {url}"
+    return reader.fields
+
+
+def post_body(world: World, route: str, role: str, token: str) -> dict:
+    """A form that would be saved if the policy let it through."""
+    url = world.url(route, role)
+    if route == "/hospitals/new":
+        return new_hospital_form(token, code="NEW-1", name="Brand New Hospital")
+    if route == "/hospitals/{h}/stats/new":
+        day = yesterday() - timedelta(days=1)
+        return {**form_data(report_values(report_date=day, admissions=7)), "csrf_token": token}
+    if route in ("/hospitals/{h}/edit", "/stats/{r}/edit", "/users/{u}/edit"):
+        # What the administrator's browser would send, with one field changed.
+        fields = form_on_page(world.admin, url)
+        change = {
+            "/hospitals/{h}/edit": ("name", "Renamed Hospital"),
+            "/stats/{r}/edit": ("admissions", "77"),
+            "/users/{u}/edit": ("display_name", "Tara Renamed"),
+        }[route]
+        fields[change[0]] = [change[1]]
+        return {**fields, "csrf_token": token}
+    if route == "/users/new":
+        fields = form_on_page(world.admin, url)
+        fields.update(
+            email=["newcomer@example.org"],
+            display_name=["Nina Newcomer"],
+            role=["viewer"],
+            password=[NEW_PASSWORD],
+            confirm=[NEW_PASSWORD],
+        )
+        return {**fields, "csrf_token": token}
+    if route == "/users/{u}/password":
+        return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
+    return {"csrf_token": token}  # archive, restore, delete, (de)activate, sign out
+
+
+# Every table a request could write to; each row whole, so a changed value shows too.
+TABLES = (Hospital.__table__, HospitalStats.__table__, User.__table__, hospital_editors)
+
+
+def snapshot(app) -> dict:
+    with app.app_context():
+        rows = {
+            table.name: db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            for table in TABLES
+        }
+        # The audit trail only grows: its length says whether anything was recorded.
+        rows["audit_log"] = db.session.scalar(select(db.func.count(AuditEntry.id)))
+        return rows
+
+
+# --- The test --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "route", "role", "expected"), CASES)
+def test_route_as_role(world, method, route, role, expected):
+    app = world.app
+    client = client_for(world, role)
+    url = world.url(route, role)
+    data = None
+    if method == "POST":
+        # The role's own token, from a page the role may open.
+        token = csrf_token(client, "/login" if role == "anonymous" else "/account/password")
+        data = post_body(world, route, role, token)
+
+    before = snapshot(app)
+    response = client.open(url, method=method, data=data)
+    after = snapshot(app)
+
+    if expected == LOGIN:
+        assert response.status_code == 303
+        location = urlsplit(response.headers["Location"])
+        assert location.path == "/login"
+        wanted_next = [url] if method == "GET" else []
+        assert parse_qs(location.query).get("next", []) == wanted_next
+        assert after == before
+    elif isinstance(expected, Refused):
+        assert response.status_code == 403
+        text = page_text(response)
+        assert expected.reason in text, text
+        assert "Nothing was changed." in text
+        assert after == before, "a refused request changed the database"
+    else:
+        assert response.status_code == expected, page_text(response)
+        if (method, route) in WRITES:
+            assert after != before, "the request was accepted but nothing was saved"
+            assert after["audit_log"] > before["audit_log"], "the change left no audit entry"
+        elif (method, route) == ("POST", "/logout") and role != "anonymous":
+            # Signing out ends the session on the server: the account's session generation
+            # rises, and nothing else changes (no audit entry: it is not an edit).
+            changed = [
+                (old, new)
+                for old, new in zip(before["users"], after["users"], strict=True)
+                if old != new
+            ]
+            assert len(changed) == 1
+            assert {**before, "users": None} == {**after, "users": None}
+        else:
+            assert after == before, "a read changed the database"
+
+
+# --- What the table cannot say ---------------------------------------------------------------
+
+
+def test_signed_in_people_are_sent_on_from_the_login_page_and_anonymous_out_of_logout(world):
+    assert client_for(world, "viewer").get("/login").headers["Location"] == "/"
+    anon = client_for(world, "anonymous")
+    token = csrf_token(anon, "/login")
+    response = anon.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "other"])
+def test_pages_offer_only_the_actions_the_role_may_take(world, role):
+    """The buttons follow the same policy as the routes: nobody is shown a way to a 403."""
+    client = client_for(world, role)
+    h = world.ids[role]["h"]
+    detail = client.get(f"/hospitals/{h}").get_data(as_text=True)
+    header = client.get("/hospitals").get_data(as_text=True)
+    assert f'href="/hospitals/{h}/edit"' not in detail
+    assert f'action="/hospitals/{h}/archive"' not in detail
+    assert 'href="/hospitals/new"' not in header
+    assert 'href="/users"' not in header and 'href="/audit"' not in header
+    may_write = role == "editor"
+    assert (f'href="/hospitals/{h}/stats/new"' in detail) == may_write
+    assert (f'href="/stats/{world.ids[role]["r"]}/edit"' in detail) == may_write
+
+
+def test_an_administrator_is_shown_every_action(world):
+    h = world.ids["admin"]["h"]
+    detail = world.admin.get(f"/hospitals/{h}").get_data(as_text=True)
+    header = world.admin.get("/hospitals").get_data(as_text=True)
+    for link in (f'href="/hospitals/{h}/edit"', f'action="/hospitals/{h}/archive"'):
+        assert link in detail
+    for link in ('href="/hospitals/new"', 'href="/users"', 'href="/audit"'):
+        assert link in header
+
+
+def test_an_editor_loses_the_hospital_when_unassigned(world):
+    """Assignments are read per request: taking a hospital away works at once."""
+    client = client_for(world, "editor")
+    url = f"/hospitals/{world.ids['editor']['h']}/stats/new"
+    assert client.get(url).status_code == 200
+    with world.app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "editor@example.org"))
+        user.hospitals = []
+        db.session.commit()
+    response = client.get(url)
+    assert response.status_code == 403
+    assert NOT_MINE.reason in page_text(response)
+
+
+def test_a_demoted_administrator_loses_the_rights_at_the_next_request(world):
+    client = signed_in_client(world.app, ADMIN_EMAIL, PASSWORD)
+    assert client.get("/hospitals/new").status_code == 200
+    with world.app.app_context():
+        db.session.scalar(select(User).where(User.email == ADMIN_EMAIL)).role = "viewer"
+        db.session.commit()
+    response = client.get("/hospitals/new")
+    assert response.status_code == 403
+    assert CREATE.reason in page_text(response)
