@@ -113,7 +113,7 @@ class NewHospitalForm(HospitalForm, StatsForm):
 class ListFilters(PageArgs):
     """The list's query string. Plain Form: a GET changes nothing, so it needs no CSRF token."""
 
-    q = StringField(filters=[rules.normalise_space], validators=[Length(max=200)])
+    q = StringField("Name or code", filters=[rules.normalise_space], validators=[Length(max=200)])
     region = StringField(filters=[rules.normalise_space], validators=[Length(max=rules.REGION_MAX)])
     ownership = Choice(choices=[SelectChoice("", "Any ownership"), *ownership_choices()])
     status = Choice(
