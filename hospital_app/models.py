@@ -236,6 +236,8 @@ class AuditEntry(db.Model):
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_log_record", "record_type", "record_id", "id"),
+        # /audit?record_type=…, newest first
+        Index("ix_audit_log_record_type", "record_type", "id"),
         Index("ix_audit_log_hospital_id", "hospital_id", "id"),
         Index("ix_audit_log_user_id", "user_id", "id"),
     )

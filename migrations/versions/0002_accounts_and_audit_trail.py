@@ -64,6 +64,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_log_hospital_id', ['hospital_id', 'id'], unique=False)
         batch_op.create_index('ix_audit_log_record', ['record_type', 'record_id', 'id'], unique=False)
+        batch_op.create_index('ix_audit_log_record_type', ['record_type', 'id'], unique=False)
         batch_op.create_index('ix_audit_log_user_id', ['user_id', 'id'], unique=False)
 
     op.create_table('hospital_editors',
