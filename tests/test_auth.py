@@ -633,6 +633,18 @@ def test_the_session_cookie_is_kept_from_scripts_and_other_sites(app, anon, admi
     assert ("secure" in attributes) == app.config["SESSION_COOKIE_SECURE"]
 
 
+@pytest.mark.parametrize(("hours_ago", "signed_in"), [(11, True), (13, False)])
+def test_a_sign_in_lasts_twelve_hours_however_busy(app, client, hours_ago, signed_in):
+    """The cookie's expiry moves on with every response that touches the session; the
+    sign-in itself does not: twelve hours after it, the person signs in again."""
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= hours_ago * 3600
+    response = client.get("/hospitals")
+    assert response.status_code == (200 if signed_in else 303)
+    if not signed_in:
+        assert response.headers["Location"] == "/login?next=/hospitals"
+
+
 def test_the_session_cookie_is_secure_when_configured(migrated_url):
     with fresh_app(migrated_url, SESSION_COOKIE_SECURE=True) as app:
         make_user(app, "admin", email=ADMIN_EMAIL)

@@ -3,12 +3,14 @@ person."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -42,6 +44,12 @@ def load_user(session_id: str) -> User | None:
     password since the session began is signed out here, on every worker."""
     user_id, _, generation = session_id.partition(":")
     if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    # A sign-in lasts one shift from the moment it was made, however busy the session was
+    # (the cookie's own expiry moves on with every response that touches the session).
+    signed_in_at = session.get("signed_in_at")
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(signed_in_at, int) or time.time() - signed_in_at > lifetime:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active or user.session_generation != int(generation):
@@ -127,6 +135,7 @@ def login():
                 session.clear()
                 login_user(user)
                 session.permanent = True
+                session["signed_in_at"] = int(time.time())
                 flash(f"Signed in as {user.display_name}.", "success")
                 return redirect(next_url or url_for("index"), code=303)
     no_accounts = not db.session.scalar(select(func.count()).select_from(User))
