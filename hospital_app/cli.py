@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import sys
@@ -207,7 +208,6 @@ def create_user(
 
 
 DEV_ADMIN_EMAIL = "admin@example.org"
-DEV_ADMIN_URL = "http://127.0.0.1:8000/login"
 
 
 def create_dev_admin() -> str | None:
@@ -280,7 +280,8 @@ def init_app(app: Flask) -> None:
             _boxed(
                 [
                     "A first administrator account was created. Sign in at:",
-                    f"  {DEV_ADMIN_URL}",
+                    # Where `make run`'s gunicorn listens (gunicorn.conf.py reads BIND too).
+                    f"  http://{os.environ.get('BIND', '127.0.0.1:8000')}/login",
                     f"  Email:    {DEV_ADMIN_EMAIL}",
                     f"  Password: {password}",
                     "This password is shown only this once: change it after signing in",
