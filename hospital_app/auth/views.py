@@ -40,8 +40,8 @@ DEACTIVATED = "This account has been deactivated. If you still need access, ask 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """The session holds "id:generation"; an account that was deactivated or given a new
-    password since the session began is signed out here, on every worker."""
+    """The session holds "id:generation"; a session whose account was deactivated, given a
+    new password or signed out since it began is ended here, on every worker."""
     user_id, _, generation = session_id.partition(":")
     if not (user_id.isdigit() and generation.isdigit()):
         return None
