@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import redirect, url_for
+from flask import current_app, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import Form, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
+
+from .extensions import db
 
 
 def see_other(endpoint: str, **values):
@@ -55,3 +57,12 @@ class PageArgs(Form):
 
     def page_number(self) -> int:
         return self.page.data or 1
+
+    def paginate(self, stmt):
+        """The page of `stmt` these arguments ask for; past the last page, an empty one."""
+        return db.paginate(
+            stmt,
+            page=self.page_number(),
+            per_page=current_app.config["PER_PAGE"],
+            error_out=False,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import exists, select
 from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional, ValidationError
@@ -22,12 +22,7 @@ RECORD_TYPES = {"hospital": "Hospitals", "report": "Statistics reports", "user":
 
 
 def _page(stmt, args: PageArgs):
-    return db.paginate(
-        stmt.order_by(AuditEntry.id.desc()),
-        page=args.page_number(),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
-    )
+    return args.paginate(stmt.order_by(AuditEntry.id.desc()))
 
 
 def _history(template: str, stmt, **context):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from sqlalchemy import func, or_, select
 
 from ..auth.policy import require
@@ -42,12 +42,7 @@ def index():
     page = None
     if filters.validate():
         stmt = with_latest_report(filtered_hospitals(filters)).order_by(Hospital.name, Hospital.id)
-        page = db.paginate(
-            stmt,
-            page=filters.page_number(),
-            per_page=current_app.config["PER_PAGE"],
-            error_out=False,
-        )
+        page = filters.paginate(stmt)
     return render_template(
         "hospitals/index.html", filters=filters, page=page, regions=regions_in_use()
     ), (200 if page is not None else 400)
@@ -81,13 +76,10 @@ def detail(hospital_id: int):
     args = PageArgs(request.args)
     reports = None
     if args.validate():
-        reports = db.paginate(
+        reports = args.paginate(
             select(HospitalStats)
             .where(HospitalStats.hospital_id == hospital.id)
-            .order_by(HospitalStats.report_date.desc()),
-            page=args.page_number(),
-            per_page=current_app.config["PER_PAGE"],
-            error_out=False,
+            .order_by(HospitalStats.report_date.desc())
         )
     return render_template(
         "hospitals/detail.html", hospital=hospital, reports=reports, args=args, action=ActionForm()

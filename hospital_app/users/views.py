@@ -3,7 +3,7 @@ deactivating and activating it. The audit trail records every change by itself."
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -52,11 +52,8 @@ def index():
     filters = ListFilters(request.args)
     page, counts = None, {}
     if filters.validate():
-        page = db.paginate(
-            filtered_users(filters).order_by(User.display_name, User.email, User.id),
-            page=filters.page_number(),
-            per_page=current_app.config["PER_PAGE"],
-            error_out=False,
+        page = filters.paginate(
+            filtered_users(filters).order_by(User.display_name, User.email, User.id)
         )
         counts = hospital_counts(page.items)
     return render_template("users/index.html", filters=filters, page=page, counts=counts), (
