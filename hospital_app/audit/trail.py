@@ -133,7 +133,7 @@ def _snapshot(obj, spec: Audited, new: bool) -> dict[str, list]:
 
 def actor() -> tuple[int | None, str]:
     """(user id, how to name them) of whoever is making the current change."""
-    if has_request_context() and current_user and current_user.is_authenticated:
+    if has_request_context() and current_user.is_authenticated:
         return current_user.id, f"{current_user.display_name} <{current_user.email}>"
     if has_app_context() and "audit_actor" in g:
         return None, g.audit_actor

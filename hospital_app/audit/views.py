@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional, ValidationError
 
@@ -48,12 +48,14 @@ def report_history(report_id: int):
         AuditEntry.record_type == "report", AuditEntry.record_id == report_id
     )
     report = db.session.get(HospitalStats, report_id)
-    if report is None and not db.session.scalar(select(exists(stmt.subquery()))):
-        abort(404)
-    hospital_id = report.hospital_id if report is not None else None
-    if hospital_id is None:
+    if report is not None:
+        hospital_id = report.hospital_id
+    else:
+        # Deleted: every entry of a report names its hospital; no entry, no such report.
         hospital_id = db.session.scalar(stmt.with_only_columns(AuditEntry.hospital_id).limit(1))
-    hospital = db.session.get(Hospital, hospital_id) if hospital_id is not None else None
+        if hospital_id is None:
+            abort(404)
+    hospital = db.session.get(Hospital, hospital_id)
     return _history(
         "audit/report.html", stmt, report=report, report_id=report_id, hospital=hospital
     )
@@ -101,9 +103,8 @@ class AuditFilters(PageArgs):
 
 def _utc_start(day: date) -> datetime:
     """Midnight at the start of `day` in the hospitals' time zone, as naive UTC."""
-    local = datetime.combine(day, time.min).replace(tzinfo=rules.zone())
-    if rules.zone() is None:
-        local = local.astimezone()
+    # With no TIMEZONE the datetime is naive, and astimezone() reads it as the server's time.
+    local = datetime.combine(day, time.min, tzinfo=rules.zone())
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
