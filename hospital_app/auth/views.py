@@ -85,13 +85,28 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _until_message(until) -> str:
-    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
+def _throttled(template: str, form, until, **context):
+    """The form again, 429, saying until when sign-in is paused (UTC `until`, shown in the
+    hospitals' time zone) and with Retry-After for programs."""
+    seconds = max(1, int((until - utcnow()).total_seconds()))
+    minutes = -(-seconds // 60)
     local = until.replace(tzinfo=UTC).astimezone(rules.zone()).strftime("%H:%M")
-    return (
+    form.form_errors.append(
         "Too many failed sign-in attempts. For the safety of this account, signing in is "
         f"paused until {local} (in about {minutes} minute{'s' if minutes != 1 else ''}). "
         "If you have forgotten your password, ask an administrator to reset it."
+    )
+    page = render_template(template, form=form, **context)
+    return page, 429, {"Retry-After": str(seconds)}
+
+
+def _update_account_quietly(user_id: int, **values) -> None:
+    """A plain UPDATE of an account for what is not an edit of it (signing in or out): it
+    neither raises the row's version (which would upset an administrator editing the account)
+    nor enters the audit trail, and it keeps updated_at, which its onupdate default would
+    otherwise move."""
+    db.session.execute(
+        update(User).where(User.id == user_id).values(**values, updated_at=User.updated_at)
     )
 
 
@@ -107,10 +122,7 @@ def login():
         until = throttle.blocked_until(email, client)
         if until is not None:
             # Refused before the password is even checked, so guessing gains nothing.
-            form.form_errors.append(_until_message(until))
-            seconds = max(1, int((until - utcnow()).total_seconds()))
-            page = render_template("auth/login.html", form=form, next_url=next_url)
-            return page, 429, {"Retry-After": str(seconds)}
+            return _throttled("auth/login.html", form, until, next_url=next_url)
         user = db.session.scalar(select(User).where(User.email == email))
         if not password_matches(user, form.password.data):
             throttle.record_failure(email, client)
@@ -121,14 +133,7 @@ def login():
             status = 403
         else:
             throttle.record_success(email)
-            # A plain UPDATE: signing in is not an edit of the account, so it neither raises
-            # the row's version (which would upset an admin editing it) nor enters the trail;
-            # updated_at is kept, or its onupdate default would move it.
-            db.session.execute(
-                update(User)
-                .where(User.id == user.id)
-                .values(last_login_at=utcnow(), updated_at=User.updated_at)
-            )
+            _update_account_quietly(user.id, last_login_at=utcnow())
             if commit_form(form):
                 # A new session: nothing from before signing in (say, a planted CSRF token)
                 # carries over.
@@ -149,12 +154,8 @@ def logout():
     # CSRFProtect has checked the form's token before this runs. The session lives in a
     # signed cookie, so forgetting it here is not enough: a copy taken earlier would still
     # open pages. Raising the generation ends it on the server, with the account's other
-    # sessions (a plain UPDATE: not an edit of the account, no version change, no audit entry).
-    db.session.execute(
-        update(User)
-        .where(User.id == current_user.id)
-        .values(session_generation=User.session_generation + 1, updated_at=User.updated_at)
-    )
+    # sessions.
+    _update_account_quietly(current_user.id, session_generation=User.session_generation + 1)
     if commit_form(ActionForm()):
         logout_user()
         session.clear()
@@ -168,12 +169,12 @@ def change_password():
     form = ChangePasswordForm(email=user.email)
     if form.validate_on_submit():
         # Guessing the current password from an open session counts as failed sign-ins.
-        until = throttle.blocked_until(user.email, _client_address())
+        client = _client_address()
+        until = throttle.blocked_until(user.email, client)
         if until is not None:
-            form.form_errors.append(_until_message(until))
-            return render_template("auth/password.html", form=form), 429
+            return _throttled("auth/password.html", form, until)
         if not password_matches(user, form.current.data):
-            throttle.record_failure(user.email, _client_address())
+            throttle.record_failure(user.email, client)
             commit_form(form)
             form.current.errors.append("This is not your current password.")
         elif password_matches(user, form.password.data):
