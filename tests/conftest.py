@@ -267,6 +267,16 @@ def form_data(values: dict) -> dict:
     }
 
 
+def hospital_form(csrf: str, **overrides) -> dict:
+    """The hospital edit form as a browser posts it."""
+    return {**form_data(hospital_values(**overrides)), "csrf_token": csrf}
+
+
+def report_form(csrf: str, **overrides) -> dict:
+    """The report form as a browser posts it."""
+    return {**form_data(report_values(**overrides)), "csrf_token": csrf}
+
+
 def new_hospital_form(csrf: str, **overrides) -> dict:
     hospital = {k: overrides.pop(k) for k in list(overrides) if k in hospital_values()}
     return {

@@ -11,14 +11,14 @@ from conftest import (
     count,
     count_queries,
     csrf_token,
-    form_data,
     fresh_app,
-    hospital_values,
+    hospital_form,
     make_hospital,
     make_report,
     make_user,
     new_hospital_form,
     page_text,
+    report_form,
     report_values,
     signed_in_client,
 )
@@ -39,14 +39,6 @@ def only_entry(app, *where) -> AuditEntry:
     found = entries(app, *where)
     assert len(found) == 1, found
     return found[0]
-
-
-def hospital_form(csrf: str, **overrides) -> dict:
-    return {**form_data(hospital_values(**overrides)), "csrf_token": csrf}
-
-
-def report_form(csrf: str, **overrides) -> dict:
-    return {**form_data(report_values(**overrides)), "csrf_token": csrf}
 
 
 # --- What is written -------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from conftest import (
     count_queries,
     csrf_token,
     fetch,
-    form_data,
-    hospital_values,
+    hospital_form,
     make_hospital,
     make_report,
     new_hospital_form,
@@ -331,7 +330,7 @@ def test_edit_form_shows_the_current_values(app, client):
 
 def test_edit_saves_and_raises_the_version(app, client, csrf):
     hospital_id = make_hospital(app)
-    data = {**form_data(hospital_values(name="Northside General", city="")), "csrf_token": csrf}
+    data = hospital_form(csrf, name="Northside General", city="")
     response = client.post(f"/hospitals/{hospital_id}/edit", data=data)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/hospitals/{hospital_id}")
@@ -345,7 +344,7 @@ def test_edit_saves_and_raises_the_version(app, client, csrf):
 
 def test_edit_with_no_change_writes_nothing(app, client, csrf):
     hospital_id = make_hospital(app)
-    data = {**form_data(hospital_values()), "csrf_token": csrf}
+    data = hospital_form(csrf)
     response = client.post(f"/hospitals/{hospital_id}/edit", data=data)
     assert response.status_code == 303
     assert fetch(app, Hospital, hospital_id).version == 1
@@ -355,7 +354,7 @@ def test_edit_with_no_change_writes_nothing(app, client, csrf):
 def test_edit_to_another_hospitals_code_is_a_field_error(app, client, csrf):
     make_hospital(app, code="TAKEN-1", name="Other Hospital")
     hospital_id = make_hospital(app, code="MINE-1")
-    data = {**form_data(hospital_values(code="taken-1")), "csrf_token": csrf}
+    data = hospital_form(csrf, code="taken-1")
     response = client.post(f"/hospitals/{hospital_id}/edit", data=data)
     assert response.status_code == 422
     assert "The code TAKEN-1 is already used by Other Hospital" in page_text(response)
@@ -364,14 +363,14 @@ def test_edit_to_another_hospitals_code_is_a_field_error(app, client, csrf):
 
 def test_edit_keeping_its_own_code_is_fine(app, client, csrf):
     hospital_id = make_hospital(app, code="MINE-1")
-    data = {**form_data(hospital_values(code="mine-1", name="Renamed")), "csrf_token": csrf}
+    data = hospital_form(csrf, code="mine-1", name="Renamed")
     assert client.post(f"/hospitals/{hospital_id}/edit", data=data).status_code == 303
     assert fetch(app, Hospital, hospital_id).name == "Renamed"
 
 
 def test_edit_invalid_keeps_the_input_and_changes_nothing(app, client, csrf):
     hospital_id = make_hospital(app)
-    data = {**form_data(hospital_values(name="Typed Name", region="")), "csrf_token": csrf}
+    data = hospital_form(csrf, name="Typed Name", region="")
     response = client.post(f"/hospitals/{hospital_id}/edit", data=data)
     assert response.status_code == 422
     assert 'value="Typed Name"' in response.get_data(as_text=True)

@@ -15,6 +15,7 @@ from conftest import (
     make_report,
     new_hospital_form,
     page_text,
+    report_form,
     report_values,
     yesterday,
 )
@@ -78,7 +79,7 @@ BAD_REPORTS = [
 @pytest.mark.parametrize(("change", "field", "message"), BAD_REPORTS)
 def test_every_report_rule_in_the_new_report_form(app, client, csrf, change, field, message):
     hospital_id = make_hospital(app, reports=())
-    data = {**form_data(report_values(**change)), "csrf_token": csrf}
+    data = report_form(csrf, **change)
     response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
     assert response.status_code == 422
     assert message in error_beside(response, field)
@@ -183,7 +184,7 @@ def test_new_report_starts_with_the_previous_capacity_and_today(app, client):
 
 def test_add_report(app, client, csrf):
     hospital_id = make_hospital(app, reports=())
-    data = {**form_data(report_values(notes="  Ward 3 closed  ")), "csrf_token": csrf}
+    data = report_form(csrf, notes="  Ward 3 closed  ")
     response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/hospitals/{hospital_id}")
@@ -199,7 +200,7 @@ def test_add_report(app, client, csrf):
 
 def test_second_report_for_a_date_is_a_field_error(app, client, csrf):
     hospital_id = make_hospital(app)
-    data = {**form_data(report_values(beds_occupied=1)), "csrf_token": csrf}
+    data = report_form(csrf, beds_occupied=1)
     response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
     assert response.status_code == 422
     assert "already has a report for" in error_beside(response, "report_date")
@@ -221,7 +222,7 @@ def test_second_report_found_only_by_the_database_is_still_a_field_error(
         return None if len(calls) == 1 else original(self, field)
 
     monkeypatch.setattr(StatsForm, "validate_report_date", blind_the_first_time)
-    data = {**form_data(report_values()), "csrf_token": csrf}
+    data = report_form(csrf)
     response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
     assert response.status_code == 422
     assert "already has a report for" in error_beside(response, "report_date")
@@ -231,7 +232,7 @@ def test_second_report_found_only_by_the_database_is_still_a_field_error(
 def test_same_date_at_another_hospital_is_fine(app, client, csrf):
     make_hospital(app, code="A-1")
     other = make_hospital(app, code="B-1", reports=())
-    data = {**form_data(report_values()), "csrf_token": csrf}
+    data = report_form(csrf)
     assert client.post(f"/hospitals/{other}/stats/new", data=data).status_code == 303
     assert count(app, HospitalStats) == 2
 
@@ -242,7 +243,7 @@ def test_archived_hospital_takes_no_new_report(app, client, csrf):
     page = client.get(f"/hospitals/{hospital_id}/stats/new")
     assert page.status_code == 409
     assert "is archived" in page_text(page) and "Restore" in page_text(page)
-    data = {**form_data(report_values()), "csrf_token": csrf}
+    data = report_form(csrf)
     response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
     assert response.status_code == 409
     assert "nothing was saved" in page_text(response)
@@ -251,7 +252,7 @@ def test_archived_hospital_takes_no_new_report(app, client, csrf):
 
 def test_new_report_for_unknown_hospital_is_a_404(client, csrf):
     assert client.get("/hospitals/424242/stats/new").status_code == 404
-    data = {**form_data(report_values()), "csrf_token": csrf}
+    data = report_form(csrf)
     assert client.post("/hospitals/424242/stats/new", data=data).status_code == 404
 
 
@@ -264,7 +265,7 @@ def test_edit_report(app, client, csrf):
     page = client.get(f"/stats/{report_id}/edit")
     assert page.status_code == 200
     assert re.search(r'id="beds_occupied"[^>]*value="150"', page.get_data(as_text=True))
-    data = {**form_data(report_values(beds_occupied=160, notes="corrected")), "csrf_token": csrf}
+    data = report_form(csrf, beds_occupied=160, notes="corrected")
     response = client.post(f"/stats/{report_id}/edit", data=data)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/hospitals/{hospital_id}")
@@ -276,7 +277,7 @@ def test_edit_report_keeps_its_own_date_but_not_anothers(app, client, csrf):
     hospital_id = make_hospital(app, reports=())
     first = make_report(app, hospital_id, report_date=yesterday())
     make_report(app, hospital_id, report_date=yesterday() - timedelta(days=1))
-    data = {**form_data(report_values(beds_occupied=99)), "csrf_token": csrf}
+    data = report_form(csrf, beds_occupied=99)
     assert client.post(f"/stats/{first}/edit", data=data).status_code == 303
     clash = {**data, "report_date": (yesterday() - timedelta(days=1)).isoformat()}
     response = client.post(f"/stats/{first}/edit", data=clash)
@@ -287,7 +288,7 @@ def test_edit_report_keeps_its_own_date_but_not_anothers(app, client, csrf):
 
 def test_edit_report_with_a_broken_rule_changes_nothing(app, client, csrf):
     report_id = make_report(app, make_hospital(app, reports=()))
-    data = {**form_data(report_values(icu_beds_occupied=500)), "csrf_token": csrf}
+    data = report_form(csrf, icu_beds_occupied=500)
     response = client.post(f"/stats/{report_id}/edit", data=data)
     assert response.status_code == 422
     assert 'value="500"' in response.get_data(as_text=True)
@@ -325,7 +326,7 @@ def test_a_new_report_locks_its_hospital_against_a_simultaneous_archive(app, cli
     """The archived check and the insert must not be split by an archive in between: on the
     server databases the hospital row is read with a shared lock."""
     hospital_id = make_hospital(app, reports=())
-    data = {**form_data(report_values()), "csrf_token": csrf}
+    data = report_form(csrf)
     with count_queries(app) as statements:
         assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
     lock = {
