@@ -22,6 +22,7 @@ from .users.forms import (
     email_owner,
     email_taken_message,
     find_hospitals,
+    unique_codes,
     unknown_codes_message,
 )
 
@@ -173,8 +174,7 @@ def create_user(
         raise click.ClickException("--name cannot be empty.")
     if len(name) > rules.DISPLAY_NAME_MAX:
         raise click.ClickException(f"Keep --name to {rules.DISPLAY_NAME_MAX} characters.")
-    codes = [rules.normalise_code(code) for code in hospital_codes]
-    codes = list(dict.fromkeys(code for code in codes if code))
+    codes = unique_codes(hospital_codes)
     if codes and role != "editor":
         raise click.ClickException(
             f"{ONLY_EDITORS}: --hospital goes with --role editor, not {role}."

@@ -5,6 +5,7 @@ password), and the list's filters. The rules themselves live in rules.py; the lo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from wtforms import EmailField, SelectChoice, StringField, TextAreaField
@@ -28,11 +29,15 @@ def role_help() -> str:
     return " ".join(f"{rules.ROLES[key]}: {text}." for key, text in rules.ROLE_HELP.items())
 
 
-def parse_codes(text: str | None) -> list[str]:
-    """Facility codes typed in one box, separated by commas, spaces or new lines; normalised,
-    each once, in the order typed."""
-    codes = (rules.normalise_code(part) for part in _CODE_SEPARATORS.split(text or ""))
+def unique_codes(typed: Iterable[str]) -> list[str]:
+    """Facility codes normalised, blanks dropped, each once, in the order typed."""
+    codes = (rules.normalise_code(code) for code in typed)
     return list(dict.fromkeys(code for code in codes if code))
+
+
+def parse_codes(text: str | None) -> list[str]:
+    """Facility codes typed in one box, separated by commas, spaces or new lines."""
+    return unique_codes(_CODE_SEPARATORS.split(text or ""))
 
 
 def find_hospitals(codes: list[str]) -> tuple[list[Hospital], list[str]]:
