@@ -207,7 +207,8 @@ class LoginAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(rules.EMAIL_MAX))
-    client: Mapped[str] = mapped_column(String(64))
+    CLIENT_MAX = 64  # an IPv6 address with room to spare
+    client: Mapped[str] = mapped_column(String(CLIENT_MAX))
     attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
