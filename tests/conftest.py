@@ -320,12 +320,16 @@ def fetch(app, model, id_):
 
 
 @contextmanager
-def count_queries(app):
-    """Counts the SQL statements the app sends while the block runs."""
+def count_queries(app, fail_on: str | None = None):
+    """The SQL statements the app sends while the block runs, to count or inspect. With
+    `fail_on`, a statement starting with it raises instead of reaching the database: an
+    injected fault, after whatever the request had sent before it."""
     statements: list[str] = []
 
     def before(conn, cursor, statement, *args):
         statements.append(statement)
+        if fail_on is not None and statement.startswith(fail_on):
+            raise RuntimeError(f"injected fault: {fail_on} …")
 
     with app.app_context():
         engine = db.engine

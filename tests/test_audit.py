@@ -22,7 +22,7 @@ from conftest import (
     report_values,
     signed_in_client,
 )
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from hospital_app.extensions import db
 from hospital_app.models import AuditEntry, Hospital, HospitalStats
@@ -143,10 +143,6 @@ def test_a_failure_after_the_audit_row_was_flushed_leaves_neither(worker, monkey
     csrf = csrf_token(client)
     hospital_id = make_hospital(worker, name="Before")
     before = len(entries(worker))
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
 
     def flush_then_fail(form):
         db.session.flush()  # the UPDATE and its audit row reach the database…
@@ -155,15 +151,10 @@ def test_a_failure_after_the_audit_row_was_flushed_leaves_neither(worker, monkey
     from hospital_app.hospitals import views
 
     monkeypatch.setattr(views, "commit_form", flush_then_fail)
-    with worker.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_queries(worker) as sent:
         response = client.post(
             f"/hospitals/{hospital_id}/edit", data=hospital_form(csrf, name="After")
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 500
     assert any(s.startswith("INSERT INTO audit_log") for s in sent), "the audit row was not sent"
     assert any(s.startswith("UPDATE hospitals") for s in sent)
@@ -176,18 +167,8 @@ def test_a_failing_audit_insert_takes_the_change_with_it(worker):
     client = signed_in_client(worker, ADMIN_EMAIL)
     csrf = csrf_token(client)
     before = count(worker, AuditEntry)  # the admin account's creation
-
-    def fail_on_audit(conn, cursor, statement, *args):
-        if statement.startswith("INSERT INTO audit_log"):
-            raise RuntimeError("injected fault: the audit trail could not be written")
-
-    with worker.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail_on_audit)
-    try:
+    with count_queries(worker, fail_on="INSERT INTO audit_log"):
         response = client.post("/hospitals/new", data=new_hospital_form(csrf))
-    finally:
-        event.remove(engine, "before_cursor_execute", fail_on_audit)
     assert response.status_code == 500
     assert count(worker, Hospital) == 0 and count(worker, HospitalStats) == 0
     assert count(worker, AuditEntry) == before

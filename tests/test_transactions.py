@@ -6,6 +6,7 @@ import pytest
 from conftest import (
     ADMIN_EMAIL,
     count,
+    count_queries,
     fresh_app,
     make_app,
     make_hospital,
@@ -14,7 +15,7 @@ from conftest import (
     page_text,
     signed_in_client,
 )
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from hospital_app.extensions import db
 from hospital_app.hospitals.forms import NewHospitalForm
@@ -69,19 +70,8 @@ def assert_worker_still_serves(app, client, csrf):
 def test_failure_writing_the_first_report_leaves_no_hospital(worker, worker_client, worker_csrf):
     """The hospital row is sent to the database, then the report's INSERT fails: the
     request answers 500 and the hospital is gone with it."""
-    statements: list[str] = []
-
-    def fail_on_report_insert(conn, cursor, statement, *args):
-        statements.append(statement)
-        if statement.startswith("INSERT INTO hospital_stats"):
-            raise RuntimeError("injected fault: the report could not be written")
-
-    engine = engine_of(worker)
-    event.listen(engine, "before_cursor_execute", fail_on_report_insert)
-    try:
+    with count_queries(worker, fail_on="INSERT INTO hospital_stats") as statements:
         response = worker_client.post("/hospitals/new", data=new_hospital_form(worker_csrf))
-    finally:
-        event.remove(engine, "before_cursor_execute", fail_on_report_insert)
 
     assert response.status_code == 500
     assert "nothing of it was saved" in page_text(response)
