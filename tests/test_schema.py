@@ -50,38 +50,24 @@ def test_the_app_never_creates_tables_itself(tmp_path):
         assert inspect(db.engine).get_table_names() == []
 
 
+def insert_row(app, model, row: dict) -> None:
+    """Straight to the database, past every form and the ORM, with the timestamps and version
+    the ORM would have added."""
+    now = utcnow()
+    row = {"created_at": now, "updated_at": now, "version": 1, **row}
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(insert(model.__table__).values(**row))
+
+
 def insert_report(app, hospital_id: int | None = None, **values) -> None:
-    """Straight to the database, past every form."""
-    with app.app_context():
-        if hospital_id is None:
-            hospital_id = make_hospital(app, code=f"RAW-{utcnow().microsecond}", reports=())
-        now = utcnow()
-        row = {
-            **report_values(**values),
-            "hospital_id": hospital_id,
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        with db.engine.begin() as conn:
-            conn.execute(insert(HospitalStats.__table__).values(**row))
+    if hospital_id is None:
+        hospital_id = make_hospital(app, code=f"RAW-{utcnow().microsecond}", reports=())
+    insert_row(app, HospitalStats, {**report_values(**values), "hospital_id": hospital_id})
 
 
 def insert_hospital(app, **values) -> None:
-    now = utcnow()
-    row = {
-        "code": "RAW-1",
-        "name": "Raw",
-        "region": "North",
-        "ownership": "public",
-        "is_active": True,
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-        **values,
-    }
-    with app.app_context(), db.engine.begin() as conn:
-        conn.execute(insert(Hospital.__table__).values(**row))
+    row = {"code": "RAW-1", "name": "Raw", "region": "North", "ownership": "public"}
+    insert_row(app, Hospital, {**row, "is_active": True, **values})
 
 
 def breaking(rule: rules.AtMost) -> dict:
@@ -202,20 +188,13 @@ def test_server_databases_use_pool_pre_ping(app, backend):
 
 
 def insert_user(app, **values) -> None:
-    with app.app_context():
-        now = utcnow()
-        row = {
-            "email": "someone@example.org",
-            "display_name": "Someone",
-            "password_hash": "scrypt:32768:8:1$salt$hash",
-            "role": "viewer",
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-            **values,
-        }
-        db.session.execute(insert(User.__table__).values(**row))
-        db.session.commit()
+    row = {
+        "email": "someone@example.org",
+        "display_name": "Someone",
+        "password_hash": "scrypt:32768:8:1$salt$hash",
+        "role": "viewer",
+    }
+    insert_row(app, User, {**row, **values})
 
 
 @pytest.mark.parametrize("values", [{"role": "superuser"}, {"display_name": ""}])
