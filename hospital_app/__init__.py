@@ -33,12 +33,25 @@ def create_app(config: dict | None = None) -> Flask:
     from .audit import trail  # noqa: F401 (registers the audit trail's session event)
     from .audit.views import bp as audit_bp
     from .auth import views as auth
+    from .dashboard.views import bp as dashboard_bp
     from .hospitals.views import bp as hospitals_bp
+    from .imports.views import bp as imports_bp
+    from .reports.views import bp as reports_bp
     from .stats.views import bp as stats_bp
     from .system import bp as system_bp
     from .users.views import bp as users_bp
 
-    for blueprint in (auth.bp, hospitals_bp, stats_bp, users_bp, audit_bp, system_bp):
+    for blueprint in (
+        auth.bp,
+        dashboard_bp,
+        hospitals_bp,
+        stats_bp,
+        reports_bp,
+        imports_bp,
+        users_bp,
+        audit_bp,
+        system_bp,
+    ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "index", lambda: redirect(url_for("hospitals.index")))
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
     select,
     true,
@@ -63,6 +64,9 @@ class Timestamped:
 class Hospital(Timestamped, db.Model):
     __tablename__ = "hospitals"
     __table_args__ = (
+        # The list: active hospitals by name (the default), or all of them by name.
+        Index("ix_hospitals_is_active_name", "is_active", "name", "id"),
+        Index("ix_hospitals_name", "name", "id"),
         CheckConstraint(rules.CodeFormatCheck("code"), name="code_format"),
         *(
             CheckConstraint(sql, name=name)
@@ -95,7 +99,12 @@ class Hospital(Timestamped, db.Model):
 class HospitalStats(Timestamped, db.Model):
     __tablename__ = "hospital_stats"
     __table_args__ = (
+        # Also the index for one hospital's reports by date.
         UniqueConstraint("hospital_id", "report_date"),
+        # One date across the network (the dashboard), and date ranges (the reports list).
+        Index("ix_hospital_stats_report_date", "report_date", "hospital_id"),
+        # Confirmed outliers waiting for follow-up, newest first.
+        Index("ix_hospital_stats_outlier", "outlier_confirmed", "report_date"),
         *(CheckConstraint(sql, name=name) for name, sql in rules.stats_check_constraints().items()),
     )
 
@@ -112,6 +121,10 @@ class HospitalStats(Timestamped, db.Model):
     discharges: Mapped[int]
     deaths: Mapped[int]
     notes: Mapped[str | None] = mapped_column(String(rules.NOTES_MAX))
+    # Figures far outside the hospital's recent history that the person confirmed as correct,
+    # and what was unusual about them: the dashboard lists these for follow-up.
+    outlier_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    outlier_note: Mapped[str | None] = mapped_column(String(rules.OUTLIER_NOTE_MAX))
 
     hospital: Mapped[Hospital] = relationship(lazy="raise")
 

@@ -47,6 +47,7 @@ def code_errors(code: str) -> list[str]:
 
 MAX_COUNT = 100_000
 NOTES_MAX = 2000
+OUTLIER_NOTE_MAX = 500
 
 COUNT_FIELDS: dict[str, str] = {
     "beds_total": "Beds, total",

@@ -52,7 +52,16 @@ AUDITED: dict[type, Audited] = {
         ("archive", "restore"),
     ),
     HospitalStats: Audited(
-        "report", ("hospital_id", "report_date", *rules.COUNT_FIELDS, "notes"), None
+        "report",
+        (
+            "hospital_id",
+            "report_date",
+            *rules.COUNT_FIELDS,
+            "notes",
+            "outlier_confirmed",
+            "outlier_note",
+        ),
+        None,
     ),
     # password_hash is special-cased: the trail says the password changed, never the hash.
     User: Audited(
@@ -73,6 +82,8 @@ FIELD_LABELS = {
     "report_date": "Report date",
     **rules.COUNT_FIELDS,
     "notes": "Notes",
+    "outlier_confirmed": "Unusual figures confirmed",
+    "outlier_note": "What was unusual",
     "email": "Email",
     "display_name": "Name",
     "role": "Role",
