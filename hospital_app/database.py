@@ -16,12 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Form
 
+from . import conflicts
 from .extensions import db
-
-CONFLICT_MESSAGE = (
-    "Someone else changed this record while you were editing it, so nothing was saved. "
-    "Open it again to see their changes, then re-apply yours."
-)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -42,20 +38,20 @@ def init_engine(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_on_connect)
 
 
-def commit_form(form: Form) -> bool:
+def commit_form(form: Form, record=None, compare=()) -> bool:
     """Commit the request's work; True when it was saved.
 
     A constraint that the person can fix (a duplicate code, a second report for a date,
-    a record changed by someone else meanwhile) rolls back and becomes an error on `form`,
+    `record` changed by someone else meanwhile) rolls back and becomes an error on `form`,
     and this returns False. Any other database error propagates to the 500 handler.
+    `compare` lists the values to show beside theirs in a conflict (conflicts.explain).
     """
     try:
         db.session.commit()
         return True
     except StaleDataError:
         db.session.rollback()
-        form.form_errors.append(CONFLICT_MESSAGE)
-        form.conflict = True
+        conflicts.explain(form, record, compare)
         return False
     except IntegrityError:
         db.session.rollback()

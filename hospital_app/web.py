@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import Form, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from .conflicts import VersionField
 from .extensions import db
 
 
@@ -25,7 +26,10 @@ def form_status(form: FlaskForm) -> int:
 
 class OrderedForm(FlaskForm):
     """A record form that knows the order its page shows the fields in: the error summary
-    follows it, and the cursor starts in the first field to correct, else the first field."""
+    follows it, and the cursor starts in the first field to correct, else the first field.
+    Edit pages send back the version of the record they were opened at (conflicts.py)."""
+
+    version = VersionField()
 
     def visible_fields(self) -> list:
         raise NotImplementedError
@@ -36,7 +40,10 @@ class OrderedForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """A button that changes something (archive, restore, delete): only the CSRF token."""
+    """A button that changes something (archive, restore, delete): the CSRF token and the
+    version of the record the page showed."""
+
+    version = VersionField()
 
 
 class Choice(SelectField):

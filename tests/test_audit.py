@@ -144,7 +144,7 @@ def test_a_failure_after_the_audit_row_was_flushed_leaves_neither(worker, monkey
     hospital_id = make_hospital(worker, name="Before")
     before = len(entries(worker))
 
-    def flush_then_fail(form):
+    def flush_then_fail(form, *record_and_compare):
         db.session.flush()  # the UPDATE and its audit row reach the database…
         raise RuntimeError("injected fault after the flush")  # …then the request fails
 

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, render_template, request
 from sqlalchemy import func, or_, select
 
 from ..auth.policy import require
+from ..conflicts import changed_since_opened, explain, form_values
 from ..database import commit_form
 from ..extensions import db
 from ..models import Hospital, HospitalStats, with_latest_report
@@ -92,13 +93,17 @@ def edit(hospital_id: int):
     require("hospital.edit")
     form = HospitalForm(hospital=hospital)
     if form.validate_on_submit():
-        form.apply_hospital(hospital)
-        if not db.session.is_modified(hospital):
-            flash("Nothing was changed.", "info")
-            return see_other(".detail", hospital_id=hospital.id)
-        if commit_form(form):
-            flash(f"Hospital {hospital.name} ({hospital.code}) was saved.", "success")
-            return see_other(".detail", hospital_id=hospital.id)
+        compare = form_values(form, form.hospital_fields())
+        if changed_since_opened(form, hospital):
+            explain(form, hospital, compare)
+        else:
+            form.apply_hospital(hospital)
+            if not db.session.is_modified(hospital):
+                flash("Nothing was changed.", "info")
+                return see_other(".detail", hospital_id=hospital.id)
+            if commit_form(form, hospital, compare):
+                flash(f"Hospital {hospital.name} ({hospital.code}) was saved.", "success")
+                return see_other(".detail", hospital_id=hospital.id)
     return render_template(
         "hospitals/edit.html", form=form, hospital=hospital, regions=regions_in_use()
     ), form_status(form)
@@ -110,10 +115,13 @@ def _set_active(hospital_id: int, active: bool):
     form = ActionForm()  # its token was checked by CSRFProtect before this view ran
     if hospital.is_active == active:
         flash(f"{hospital.name} is already {'active' if active else 'archived'}.", "info")
+    elif changed_since_opened(form, hospital):
+        explain(form, hospital)
+        flash(f"{' '.join(form.form_errors)} Check the hospital below, then try again.", "error")
     else:
         hospital.is_active = active
         name = hospital.name
-        if commit_form(form):
+        if commit_form(form, hospital):
             if active:
                 flash(f"{name} was restored and takes new reports again.", "success")
             else:

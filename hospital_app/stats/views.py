@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import rules
 from ..auth.policy import require
+from ..conflicts import changed_since_opened, explain, form_values
 from ..database import commit_form
 from ..extensions import db
 from ..models import Hospital, HospitalStats
@@ -66,11 +67,17 @@ def edit(report_id: int):
     require("report.write", hospital)
     form = StatsForm(obj=report, hospital_id=report.hospital_id, report_id=report.id)
     if form.validate_on_submit():
+        compare = form_values(form, form.report_fields())
+        if changed_since_opened(form, report):
+            explain(form, report, compare)
+            return render_template(
+                "stats/edit.html", form=form, report=report, hospital=hospital
+            ), form_status(form)
         form.apply_report(report)
         if not db.session.is_modified(report):
             flash("Nothing was changed.", "info")
             return see_other("hospitals.detail", hospital_id=hospital.id)
-        if commit_form(form):
+        if commit_form(form, report, compare):
             flash(
                 f"The report for {form.report_date.data.isoformat()} of {hospital.name} was saved.",
                 "success",
@@ -87,11 +94,17 @@ def delete(report_id: int):
     report = _report_or_404(report_id)
     hospital = report.hospital
     require("report.write", hospital)
-    form = ActionForm()
+    form = ActionForm(obj=report)
     if form.validate_on_submit():
         when = report.report_date.isoformat()
+        if changed_since_opened(form, report):
+            # They see the figures they would delete, as stored now, and decide again.
+            explain(form, report)
+            return render_template(
+                "stats/delete.html", form=form, report=report, hospital=hospital
+            ), 409
         db.session.delete(report)
-        if commit_form(form):
+        if commit_form(form, report):
             flash(f"The report for {when} of {hospital.name} was deleted.", "success")
             return see_other("hospitals.detail", hospital_id=hospital.id)
         flash(" ".join(form.form_errors), "error")

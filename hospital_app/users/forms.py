@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import rules
 from ..auth.forms import NewPasswordForm
+from ..conflicts import form_values
 from ..extensions import db
 from ..models import Hospital, User, utcnow
 from ..web import Choice, OrderedForm, PageArgs
@@ -146,6 +147,17 @@ class AccountForm(OrderedForm):
 
     def visible_fields(self) -> list:
         return self.account_fields()
+
+    def compared_values(self) -> list:
+        """What a conflict shows beside the stored account (conflicts.explain)."""
+        return [
+            *form_values(self, [self.email, self.display_name, self.role]),
+            (
+                self.hospital_codes.label.text,
+                lambda user: sorted(h.code for h in user.hospitals),
+                sorted(h.code for h in self.hospitals),
+            ),
+        ]
 
     def apply(self, user: User) -> None:
         user.email = self.email.data

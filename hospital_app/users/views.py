@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ..auth.forms import NewPasswordForm
 from ..auth.passwords import hash_password
 from ..auth.policy import require
+from ..conflicts import changed_since_opened, explain
 from ..database import commit_form
 from ..extensions import db
 from ..models import User, hospital_editors
@@ -83,11 +84,17 @@ def edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = AccountForm(user=user, me=current_user)
     if form.validate_on_submit():
+        compare = form.compared_values()
+        if changed_since_opened(form, user):
+            explain(form, user, compare)
+            return render_template(
+                "users/edit.html", form=form, user=user, action=ActionForm()
+            ), form_status(form)
         form.apply(user)
         if not db.session.is_modified(user):
             flash("Nothing was changed.", "info")
             return see_other(".index")
-        if commit_form(form):
+        if commit_form(form, user, compare):
             flash(f"The account of {user.display_name} ({user.email}) was saved.", "success")
             return see_other(".index")
     return render_template(
@@ -106,13 +113,16 @@ def _set_active(user_id: int, active: bool):
     elif user.is_active == active:
         state = "active" if active else "deactivated"
         flash(f"The account of {user.display_name} is already {state}.", "info")
+    elif changed_since_opened(form, user):
+        explain(form, user)
+        flash(f"{' '.join(form.form_errors)} Check the account below, then try again.", "error")
     else:
         user.is_active = active
         if not active:
             # Their sessions end at their next request, on every worker.
             user.session_generation += 1
         name = user.display_name
-        if commit_form(form):
+        if commit_form(form, user):
             if active:
                 flash(f"{name} can sign in again with their password.", "success")
             else:
