@@ -31,6 +31,12 @@ class OrderedForm(FlaskForm):
 
     version = VersionField()
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # The version is hidden: its error goes to the top of the form, where it is seen.
+        self.form_errors.extend(self.version.errors)
+        return valid
+
     def visible_fields(self) -> list:
         raise NotImplementedError
 

@@ -15,7 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import pytest
-from conftest import ADMIN_EMAIL, CSRF_RE, PASSWORD, count, make_user, new_hospital_form
+from conftest import (
+    ADMIN_EMAIL,
+    CSRF_RE,
+    PASSWORD,
+    count,
+    fetch,
+    hospital_form,
+    make_hospital,
+    make_user,
+    new_hospital_form,
+)
 
 from hospital_app.models import Hospital, HospitalStats
 
@@ -50,12 +60,22 @@ def _open(opener, request) -> Answer:
             return Answer(error.code, error.headers.get("Location"), body)
 
 
-def post_at_once(url: str, forms: list[dict]) -> list[Answer]:
+def new_hospital(page: str, token: str, values: dict) -> dict:
+    return new_hospital_form(token, **values)
+
+
+def edited_hospital(page: str, token: str, values: dict) -> dict:
+    """The edit form as the browser sends it back: with the version the page was opened at."""
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    return {**hospital_form(token, **values), "version": version}
+
+
+def post_at_once(url: str, forms: list[dict], fill=new_hospital) -> list[Answer]:
     """POST each form from its own thread and browser session, all at the same moment.
 
     Each client first signs in and GETs the form, as a browser would, for its session cookie
-    and CSRF token; then all wait at a barrier and post together: the point is requests that
-    overlap.
+    and CSRF token (and the version an edit form carries); then all wait at a barrier and
+    post together: the point is requests that overlap.
     """
     login_url = urllib.parse.urljoin(url, "/login")
     start_together = threading.Barrier(len(forms), timeout=TIMEOUT)
@@ -81,7 +101,7 @@ def post_at_once(url: str, forms: list[dict]) -> list[Answer]:
         except BaseException:
             start_together.abort()  # release the others now rather than at the timeout
             raise
-        data = urllib.parse.urlencode(new_hospital_form(match.group(1), **values)).encode()
+        data = urllib.parse.urlencode(fill(form.body, match.group(1), values)).encode()
         post = urllib.request.Request(url, data=data, method="POST")  # noqa: S310 (our http URL)
         start_together.wait()
         return _open(opener, post)
@@ -141,6 +161,36 @@ def test_concurrent_duplicate_codes_save_one(app, admin, live_server):
 
     log = live_server.wait_for_log(CREATED, 1, since=since)
     assert "database is locked" not in log, log
+    assert "Traceback" not in log, log
+
+
+def test_concurrent_edits_of_one_hospital_save_one_and_refuse_the_rest(app, admin, live_server):
+    """Several people open the same hospital's edit form and save at the same moment, each
+    from their own session, served by different worker processes. All were opened at
+    version 1, so each passes the form's own check; the UPDATE's "AND version = 1" lets the
+    first through and the others find the row changed: they get 409, nothing of theirs is
+    written, and the first person's values stand."""
+    hospital_id = make_hospital(app, name="Before")
+    since = live_server.log_offset()
+    clients = 8
+    forms = [{"name": f"Editor {n}", "city": f"City {n}"} for n in range(clients)]
+
+    answers = post_at_once(
+        f"{live_server.url}/hospitals/{hospital_id}/edit", forms, fill=edited_hospital
+    )
+
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [303] + [409] * (clients - 1), [a.body for a in answers if a.status >= 500][
+        :1
+    ]
+    winner = next(forms[i] for i, a in enumerate(answers) if a.status == 303)
+    saved = fetch(app, Hospital, hospital_id)
+    assert (saved.name, saved.city, saved.version) == (winner["name"], winner["city"], 2)
+    for answer in answers:
+        if answer.status == 409:
+            assert "after you opened it, so nothing was saved" in answer.body
+            assert winner["name"] in answer.body  # their value, beside yours
+    log = live_server.wait_for_log('/edit HTTP/1.1" 303', 1, since=since)
     assert "Traceback" not in log, log
 
 
