@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import count, make_hospital, report_values
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import insert, inspect, text, update
+from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from hospital_app import rules
@@ -219,3 +219,27 @@ def test_new_tables_go_down_and_up_with_the_migrations(app):
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
         assert {"users", "hospital_editors", "login_attempts", "audit_log"} <= tables
+
+
+def test_0003_goes_down_and_up_keeping_the_report_rules(app):
+    """0003 changes hospital_stats in place: on SQLite a copied table would silently lose
+    the future-date triggers, so both directions are checked against them."""
+    hospital_id = make_hospital(app, reports=())
+    with app.app_context():
+        downgrade(revision="0002")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("hospital_stats")}
+        assert not columns & {"outlier_confirmed", "outlier_note"}
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("hospital_stats")}
+        assert "ix_hospital_stats_report_date" not in indexes
+    with pytest.raises(REFUSED):
+        insert_report(app, hospital_id, report_date=date.today() + timedelta(days=5))
+    with app.app_context():
+        upgrade()
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("hospital_stats")}
+        assert {"ix_hospital_stats_report_date", "ix_hospital_stats_outlier"} <= indexes
+    with pytest.raises(REFUSED):
+        insert_report(app, hospital_id, report_date=date.today() + timedelta(days=5))
+    insert_report(app, hospital_id, report_date=date.today())
+    with app.app_context():
+        stored = db.session.scalars(select(HospitalStats)).one()
+        assert (stored.outlier_confirmed, stored.outlier_note) == (False, None)
