@@ -231,8 +231,22 @@ def test_0003_goes_down_and_up_keeping_the_report_rules(app):
         assert not columns & {"outlier_confirmed", "outlier_note"}
         indexes = {i["name"] for i in inspect(db.engine).get_indexes("hospital_stats")}
         assert "ix_hospital_stats_report_date" not in indexes
-    with pytest.raises(REFUSED):
-        insert_report(app, hospital_id, report_date=date.today() + timedelta(days=5))
+    # The model has columns 0002 lacks: name only the old ones.
+    old_columns = ["hospital_id", "report_date", *rules.COUNT_FIELDS, "created_at"]
+    old_columns += ["updated_at", "version"]
+    row = {
+        **report_values(report_date=date.today() + timedelta(days=5)),
+        "hospital_id": hospital_id,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+        "version": 1,
+    }
+    statement = text(
+        f"INSERT INTO hospital_stats ({', '.join(old_columns)}) "
+        f"VALUES ({', '.join(':' + c for c in old_columns)})"
+    )
+    with pytest.raises(REFUSED), app.app_context(), db.engine.begin() as conn:
+        conn.execute(statement, {c: row[c] for c in old_columns})
     with app.app_context():
         upgrade()
         indexes = {i["name"] for i in inspect(db.engine).get_indexes("hospital_stats")}
