@@ -246,3 +246,27 @@ def test_every_page_that_changes_a_record_carries_its_current_version(app, clien
     assert opened(client, f"/stats/{report_id}/edit")["version"] == "2"
     assert opened(client, f"/stats/{report_id}/delete")["version"] == "2"
     assert opened(client, f"/users/{target}/edit")["version"] == "1"
+
+
+def test_a_report_deleted_meanwhile_says_who_deleted_it(app, client, login_as):
+    hospital_id = make_hospital(app, reports=())
+    report_id = make_report(app, hospital_id)
+    editor = login_as("editor", hospitals=(hospital_id,))
+    edit_page = opened(editor, f"/stats/{report_id}/edit")
+    delete_page = opened(client, f"/stats/{report_id}/delete")
+    client.post(
+        f"/stats/{report_id}/delete",
+        data={"csrf_token": delete_page["csrf"], "version": delete_page["version"]},
+    )
+
+    response = editor.post(
+        f"/stats/{report_id}/edit",
+        data={**report_form(edit_page["csrf"], deaths=2), "version": edit_page["version"]},
+    )
+    assert response.status_code == 410
+    text = page_text(response)
+    assert "Ada Admin <admin@example.org> deleted the report of" in text
+    assert "so nothing was changed" in text
+    assert f'href="/hospitals/{hospital_id}"' in response.get_data(as_text=True)
+    assert count(app, HospitalStats) == 0
+    assert editor.get("/stats/987654/edit").status_code == 404  # never existed: plain 404

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, abort, flash, make_response, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import rules
 from ..auth.policy import require
-from ..conflicts import changed_since_opened, explain, form_values
+from ..conflicts import changed_since_opened, explain, form_values, last_change
 from ..database import commit_form
 from ..extensions import db
 from ..models import Hospital, HospitalStats
@@ -19,7 +19,14 @@ bp = Blueprint("stats", __name__)
 
 
 def _report_or_404(report_id: int) -> HospitalStats:
-    return db.get_or_404(HospitalStats, report_id, options=[joinedload(HospitalStats.hospital)])
+    report = db.session.get(HospitalStats, report_id, options=[joinedload(HospitalStats.hospital)])
+    if report is None:
+        # Someone deleted it while this person had it open: say who and when, not just 404.
+        entry = last_change("report", report_id)
+        if entry is not None and entry.action == "delete":
+            abort(make_response(render_template("stats/gone.html", entry=entry), 410))
+        abort(404)
+    return report
 
 
 @bp.route("/hospitals/<int:hospital_id>/stats/new", methods=["GET", "POST"])
