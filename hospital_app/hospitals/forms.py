@@ -111,10 +111,18 @@ class NewHospitalForm(HospitalForm, StatsForm):
 
 
 class ListFilters(PageArgs):
-    """The list's query string. Plain Form: a GET changes nothing, so it needs no CSRF token."""
+    """The list's query string (also the CSV export's). Plain Form: a GET changes nothing, so
+    it needs no CSRF token.
+
+    `regions` are the stored spellings (regions_in_use()): a region typed in another case is
+    matched to its stored spelling here, so the query compares it exactly and can use the
+    region index instead of lower(region) over every row.
+    """
 
     q = StringField("Name or code", filters=[rules.normalise_space], validators=[Length(max=200)])
-    region = StringField(filters=[rules.normalise_space], validators=[Length(max=rules.REGION_MAX)])
+    region = StringField(
+        "Region", filters=[rules.normalise_space], validators=[Length(max=rules.REGION_MAX)]
+    )
     ownership = Choice(choices=[SelectChoice("", "Any ownership"), *ownership_choices()])
     status = Choice(
         choices=[
@@ -124,3 +132,35 @@ class ListFilters(PageArgs):
         ],
         default="active",
     )
+    # "name" ascending, "-name" descending; likewise code, region and (latest) occupancy.
+    sort = Choice(
+        "Sort",
+        choices=[
+            SelectChoice(f"{sign}{key}", f"{label}, {'descending' if sign else 'ascending'}")
+            for key, label in (
+                ("name", "Name"),
+                ("code", "Code"),
+                ("region", "Region"),
+                ("occupancy", "Bed occupancy"),
+            )
+            for sign in ("", "-")
+        ],
+        default="name",
+    )
+
+    def __init__(self, *args, regions: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regions = list(regions)
+
+    def validate_region(self, field: StringField) -> None:
+        if not field.data:
+            return
+        stored = next((r for r in self.regions if r.lower() == field.data.lower()), None)
+        if stored is None:
+            raise ValidationError(f"No hospital is in the region “{field.data}”.")
+        field.data = stored
+
+    def sort_key(self) -> tuple[str, bool]:
+        """(column, descending)."""
+        value = self.sort.data or "name"
+        return value.lstrip("-"), value.startswith("-")

@@ -17,6 +17,7 @@ bp = Blueprint("hospitals", __name__, url_prefix="/hospitals")
 
 
 def filtered_hospitals(filters: ListFilters):
+    """The hospitals `filters` select, in the order they ask for: the list and its CSV export."""
     stmt = select(Hospital)
     if filters.q.data:
         q = filters.q.data
@@ -27,25 +28,49 @@ def filtered_hospitals(filters: ListFilters):
             )
         )
     if filters.region.data:
-        stmt = stmt.where(func.lower(Hospital.region) == filters.region.data.lower())
+        # Already the stored spelling (ListFilters.validate_region): equality uses the index.
+        stmt = stmt.where(Hospital.region == filters.region.data)
     if filters.ownership.data:
         stmt = stmt.where(Hospital.ownership == filters.ownership.data)
     if filters.status.data == "active":
         stmt = stmt.where(Hospital.is_active.is_(True))
     elif filters.status.data == "archived":
         stmt = stmt.where(Hospital.is_active.is_(False))
-    return stmt
+    key, descending = filters.sort_key()
+    if key == "occupancy":
+        # The latest report's beds_occupied / beds_total (NULL with no report or no beds),
+        # read per hospital through the (hospital_id, report_date) unique index. It lies in
+        # 0..1 (a CHECK keeps occupied <= total), so a sentinel outside that range puts the
+        # NULLs last in either direction on all three databases (MariaDB has no NULLS LAST).
+        occupancy = (
+            select(HospitalStats.beds_occupied * 1.0 / func.nullif(HospitalStats.beds_total, 0))
+            .where(HospitalStats.hospital_id == Hospital.id)
+            .order_by(HospitalStats.report_date.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        first = func.coalesce(occupancy, -1).desc() if descending else func.coalesce(occupancy, 2)
+        return stmt.order_by(first, Hospital.name, Hospital.id)
+    if key == "name":
+        return stmt.order_by(*(c.desc() if descending else c for c in (Hospital.name, Hospital.id)))
+    column = {"code": Hospital.code, "region": Hospital.region}[key]
+    return stmt.order_by(column.desc() if descending else column, Hospital.name, Hospital.id)
 
 
 @bp.get("")
 def index():
-    filters = ListFilters(request.args)
+    filters = ListFilters(request.args, regions=regions_in_use())
     page = None
     if filters.validate():
-        stmt = with_latest_report(filtered_hospitals(filters)).order_by(Hospital.name, Hospital.id)
-        page = filters.paginate(stmt)
+        page = filters.paginate(with_latest_report(filtered_hospitals(filters)))
+    # The export link carries the filters and sort, not the page: it exports every page.
+    export_args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "hospitals/index.html", filters=filters, page=page, regions=regions_in_use()
+        "hospitals/index.html",
+        filters=filters,
+        page=page,
+        regions=filters.regions,
+        export_args=export_args,
     ), (200 if page is not None else 400)
 
 
