@@ -238,3 +238,36 @@ def _code_format_mysql(element, compiler, **kw):
         f"CHAR_LENGTH({c}) BETWEEN {CODE_MIN} AND {CODE_MAX} "
         f"AND CAST({c} AS BINARY) NOT REGEXP '[^A-Z0-9-]'"
     )
+
+
+# --- Unusual figures (issue 5): warnings to confirm, never refusals ---------------------------
+# stats/outliers.py applies these when a report is entered, edited or imported.
+
+# A figure is compared with the hospital's last OUTLIER_HISTORY reports before its date, once
+# there are at least OUTLIER_MIN_HISTORY of them: it is unusual when it lies more than
+# OUTLIER_SIGMAS spreads from their mean.
+OUTLIER_HISTORY = 30
+OUTLIER_MIN_HISTORY = 5
+OUTLIER_SIGMAS = 3
+# The spread is at least OUTLIER_MIN_SPREAD and at least OUTLIER_MIN_SPREAD_PERCENT of the mean,
+# so a steady history (standard deviation near 0) does not turn every small change into a
+# warning: a constant 10 accepts 7 to 13, a constant 150 accepts 105 to 195.
+OUTLIER_MIN_SPREAD = 1
+OUTLIER_MIN_SPREAD_PERCENT = 10
+# Figures compared with their history, as the warnings name them. Capacities (totals) are
+# left out: they change rarely and in steps, and a changed capacity is checked by the
+# occupancy jump below.
+OUTLIER_FIELDS: dict[str, str] = {
+    "beds_occupied": "Occupied beds",
+    "icu_beds_occupied": "Occupied ICU beds",
+    "ventilators_in_use": "Ventilators in use",
+    "admissions": "Admissions",
+    "discharges": "Discharges",
+    "deaths": "Deaths",
+}
+# Occupancy (percent) that moves by more than this many points from the previous report.
+OUTLIER_JUMP_POINTS = 30
+OCCUPANCY_RATES: dict[str, tuple[str, str]] = {
+    "Bed occupancy": ("beds_occupied", "beds_total"),
+    "ICU occupancy": ("icu_beds_occupied", "icu_beds_total"),
+}

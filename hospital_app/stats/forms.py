@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from wtforms import DateField, IntegerField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
@@ -13,6 +13,7 @@ from .. import rules
 from ..extensions import db
 from ..models import HospitalStats
 from ..web import OrderedForm
+from . import outliers
 
 # "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
 _GROUPED = re.compile(r"^\d{1,3}([ ,\u00a0\u202f]\d{3})+$")
@@ -84,6 +85,8 @@ class StatsForm(OrderedForm):
         ],
         description="Anything the figures alone do not say (optional).",
     )
+    # Shown only when the figures are far from the hospital's history (stats/outliers.py).
+    confirm_outlier = BooleanField("These figures are correct")
 
     def __init__(
         self, *args, hospital_id: int | None = None, report_id: int | None = None, **kwargs
@@ -94,6 +97,12 @@ class StatsForm(OrderedForm):
         self.hospital_id = hospital_id
         self.report_id = report_id
         self.existing_report_id: int | None = None  # set when the date is taken
+        # What is unusual about the figures, once the other rules pass (validate).
+        self.outlier_warnings: list[str] = []
+        # The report being edited was confirmed before: the box starts ticked.
+        self.was_confirmed = bool(getattr(kwargs.get("obj"), "outlier_confirmed", False))
+        if self.was_confirmed and not self.is_submitted():
+            self.confirm_outlier.data = True
 
     def validate_report_date(self, field: DateField) -> None:
         for message in rules.report_date_errors(field.data):
@@ -119,6 +128,18 @@ class StatsForm(OrderedForm):
         for field, messages in rules.report_errors(self.counts()).items():
             getattr(self, field).errors.extend(messages)
             valid = False
+        self.outlier_warnings = []
+        if valid and self.hospital_id is not None:
+            # A first report (the create-hospital form) has no history to be unusual against.
+            self.outlier_warnings = outliers.report_warnings(
+                self.hospital_id, self.report_date.data, self.counts(), self.report_id
+            )
+            if self.outlier_warnings and not self.confirm_outlier.data:
+                self.confirm_outlier.errors.append(
+                    " ".join(self.outlier_warnings)
+                    + " Check these figures; if they are right, tick this box and save again."
+                )
+                valid = False
         return valid
 
     def counts(self) -> dict[str, int | None]:
@@ -127,10 +148,19 @@ class StatsForm(OrderedForm):
     def report_fields(self):
         return [self[name] for name in ("report_date", *rules.COUNT_FIELDS, "notes")]
 
+    def outlier_fields(self):
+        """The confirmation box, on the page only when there is something to confirm."""
+        shown = self.outlier_warnings or self.was_confirmed
+        return [self.confirm_outlier] if shown else []
+
     def visible_fields(self):
         """The fields in the order the page shows them (the error summary follows it)."""
-        return self.report_fields()
+        return self.report_fields() + self.outlier_fields()
 
     def apply_report(self, report: HospitalStats) -> None:
         for field in self.report_fields():
             setattr(report, field.name, field.data)
+        # Called after validate(): warnings left now were confirmed. Figures that are usual
+        # (again) clear the mark.
+        report.outlier_confirmed = bool(self.outlier_warnings)
+        report.outlier_note = outliers.outlier_note(self.outlier_warnings)
