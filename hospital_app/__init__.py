@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .audit.views import bp as audit_bp
     from .auth import views as auth
     from .dashboard.views import bp as dashboard_bp
+    from .dashboard.views import index as dashboard_index
     from .hospitals.views import bp as hospitals_bp
     from .imports.views import bp as imports_bp
     from .reports.views import bp as reports_bp
@@ -53,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
         system_bp,
     ):
         app.register_blueprint(blueprint)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("hospitals.index")))
+    app.add_url_rule("/", "index", dashboard_index)
 
     from . import cli, errors, security, templating
 
