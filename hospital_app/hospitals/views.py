@@ -107,8 +107,15 @@ def detail(hospital_id: int):
             .where(HospitalStats.hospital_id == hospital.id)
             .order_by(HospitalStats.report_date.desc())
         )
+    from ..dashboard.queries import hospital_chart  # the chart beside the history (dashboard's)
+
     return render_template(
-        "hospitals/detail.html", hospital=hospital, reports=reports, args=args, action=ActionForm()
+        "hospitals/detail.html",
+        hospital=hospital,
+        reports=reports,
+        args=args,
+        action=ActionForm(),
+        chart=hospital_chart(hospital),
     ), (200 if reports is not None else 400)
 
 

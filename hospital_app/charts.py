@@ -1,0 +1,234 @@
+"""Line charts drawn on the server as SVG: no JavaScript, nothing from outside, and the same
+picture on screen and on paper.
+
+A chart is one value per day per series; None is a day without reports and leaves a gap in
+the line, never a drop to zero. Only presentation attributes are used (stroke, fill, x, y…):
+the Content-Security-Policy blocks style="…" attributes. Every text is escaped, since series
+names are region names people typed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from markupsafe import Markup, escape
+
+# Told apart by colour and by dash pattern, so the lines still differ in grey print and for
+# people who do not see the colours.
+PALETTE = (
+    "#0b6e4f",
+    "#c2410c",
+    "#1d4ed8",
+    "#a21caf",
+    "#854d0e",
+    "#0e7490",
+    "#be123c",
+    "#4d7c0f",
+    "#475569",
+    "#7c3aed",
+)
+DASHES = ("", "7 4", "2 3", "9 3 2 3")
+
+WIDTH = 760
+PLOT_HEIGHT = 210
+LEFT, RIGHT = 52, 18
+LEGEND_ITEM = 170
+LEGEND_ROW = 20
+X_LABELS = 34
+MAX_TICKS = 7
+GRID_STEP = 20  # percent
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: tuple[float | None, ...]
+
+    @property
+    def points(self) -> int:
+        return sum(v is not None for v in self.values)
+
+
+@dataclass
+class Chart:
+    """Daily values of one or more series over `dates`, on a 0–`y_max` percent scale."""
+
+    id: str
+    title: str
+    caption: str
+    dates: Sequence[date]
+    series: list[Series]
+    y_max: float = 100.0
+    # Columns shown in the chart's table but not drawn (e.g. how many hospitals reported).
+    extra: list[tuple[str, Sequence]] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return sum(s.points for s in self.series)
+
+    @property
+    def empty(self) -> bool:
+        return self.points == 0
+
+    def days_with_data(self) -> int:
+        return sum(
+            any(s.values[i] is not None for s in self.series) for i in range(len(self.dates))
+        )
+
+    def rows(self):
+        """(date, [value per series], [extra values]) per day, newest first: the table."""
+        for i in range(len(self.dates) - 1, -1, -1):
+            yield (
+                self.dates[i],
+                [s.values[i] for s in self.series],
+                [values[i] for _, values in self.extra],
+            )
+
+    def description(self) -> str:
+        if not self.dates:
+            return "No days to show."
+        first, last = self.dates[0], self.dates[-1]
+        return (
+            f"From {_day(first)} to {_day(last)}: {self.days_with_data()} of {len(self.dates)} "
+            "days have reports; days without reports are gaps in the lines."
+        )
+
+    def svg(self) -> Markup:
+        return Markup(render_svg(self))  # noqa: S704 -- every text inside is escaped
+
+
+def _day(d: date, year: bool = True) -> str:
+    return f"{d.day} {d:%b %Y}" if year else f"{d.day} {d:%b}"
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _ticks(n: int) -> list[int]:
+    """At most MAX_TICKS day indexes, evenly spaced and ending on the last day."""
+    if n <= 0:
+        return []
+    step = max(1, math.ceil((n - 1) / (MAX_TICKS - 1))) if n > 1 else 1
+    return sorted(range(n - 1, -1, -step))
+
+
+def render_svg(chart: Chart) -> str:
+    n = len(chart.dates)
+    per_row = max(1, (WIDTH - LEFT - RIGHT) // LEGEND_ITEM)
+    legend_rows = math.ceil(len(chart.series) / per_row) if chart.series else 0
+    top = 12 + legend_rows * LEGEND_ROW + (8 if legend_rows else 0)
+    height = top + PLOT_HEIGHT + X_LABELS
+    plot_w = WIDTH - LEFT - RIGHT
+    bottom = top + PLOT_HEIGHT
+
+    def x(i: int) -> float:
+        return LEFT + (i * plot_w / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + PLOT_HEIGHT * (1 - min(max(v, 0.0), chart.y_max) / chart.y_max)
+
+    cid = escape(chart.id)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart__svg" viewBox="0 0 {WIDTH} {height}"'
+        f' width="{WIDTH}" height="{height}" role="img"'
+        f' aria-labelledby="{cid}-title {cid}-desc" data-days="{n}" data-points="{chart.points}">',
+        f'<title id="{cid}-title">{escape(chart.title)}</title>',
+        f'<desc id="{cid}-desc">{escape(chart.description())}</desc>',
+    ]
+
+    # Legend, above the plot.
+    out.append('<g class="legend" font-size="13">')
+    for k, s in enumerate(chart.series):
+        lx = LEFT + (k % per_row) * LEGEND_ITEM
+        ly = 12 + (k // per_row) * LEGEND_ROW + 6
+        out.append(
+            f'<line x1="{lx}" y1="{ly}" x2="{lx + 26}" y2="{ly}" stroke="{_colour(k)}"'
+            f' stroke-width="3"{_dash(k)}/>'
+            f'<text x="{lx + 32}" y="{ly + 4}" fill="#1b1f24">{escape(s.name)}</text>'
+        )
+    out.append("</g>")
+
+    # Horizontal gridlines with their percent labels.
+    out.append('<g class="grid" font-size="12" fill="#5b6470">')
+    value = 0.0
+    while value <= chart.y_max + 1e-9:
+        gy = _n(y(value))
+        out.append(
+            f'<line x1="{LEFT}" y1="{gy}" x2="{WIDTH - RIGHT}" y2="{gy}" stroke="#d6dbe1"'
+            ' stroke-width="1"/>'
+            f'<text x="{LEFT - 6}" y="{_n(y(value) + 4)}" text-anchor="end">{value:g} %</text>'
+        )
+        value += GRID_STEP
+    out.append("</g>")
+
+    # Day ticks along the bottom.
+    out.append('<g class="x-axis" font-size="12" fill="#5b6470">')
+    ticks = _ticks(n)
+    for i in ticks:
+        tx = x(i)
+        anchor = "middle"
+        if len(ticks) > 1 and i == ticks[0] and tx - LEFT < 30:
+            anchor = "start"
+        elif len(ticks) > 1 and i == ticks[-1]:
+            anchor = "end"
+        out.append(
+            f'<line x1="{_n(tx)}" y1="{bottom}" x2="{_n(tx)}" y2="{bottom + 5}" stroke="#5b6470"/>'
+            f'<text x="{_n(tx)}" y="{bottom + 19}" text-anchor="{anchor}">'
+            f"{escape(_day(chart.dates[i], year=False))}</text>"
+        )
+    out.append(
+        f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - RIGHT}" y2="{bottom}" stroke="#5b6470"/>'
+        f'<line x1="{LEFT}" y1="{top}" x2="{LEFT}" y2="{bottom}" stroke="#5b6470"/>'
+    )
+    out.append("</g>")
+
+    # The series: one polyline per run of consecutive days with a value; a lone day (a value
+    # between two gaps) is a dot, since a one-point line would not show.
+    for k, s in enumerate(chart.series):
+        colour = _colour(k)
+        out.append(
+            f'<g class="series" data-series="{escape(s.name)}" data-points="{s.points}"'
+            f' stroke="{colour}" fill="none" stroke-width="2" stroke-linejoin="round">'
+        )
+        for run in _runs(s.values):
+            if len(run) == 1:
+                i = run[0]
+                out.append(
+                    f'<circle class="point" cx="{_n(x(i))}" cy="{_n(y(s.values[i]))}" r="3"'
+                    f' fill="{colour}" stroke="none"/>'
+                )
+            else:
+                coords = " ".join(f"{_n(x(i))},{_n(y(s.values[i]))}" for i in run)
+                out.append(f'<polyline class="line" points="{coords}"{_dash(k)}/>')
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _runs(values: Sequence[float | None]) -> list[list[int]]:
+    """Indexes of the values, split where a value is missing."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(i)
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _colour(k: int) -> str:
+    return PALETTE[k % len(PALETTE)]
+
+
+def _dash(k: int) -> str:
+    dash = DASHES[k % len(DASHES)]
+    return f' stroke-dasharray="{dash}"' if dash else ""
