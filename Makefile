@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint demo browser clean
+.PHONY: run test lint demo browser axe clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,7 +31,7 @@ demo: $(BIN)/.installed
 
 # The whole suite on SQLite; DATABASE_URL=postgresql+psycopg://… or mysql+pymysql://… runs it
 # on that server (the database name must contain "test": the suite empties it).
-test: $(BIN)/.installed-dev browser
+test: $(BIN)/.installed-dev browser axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's chromium; install it where we can (root with apt-get).
@@ -46,9 +46,31 @@ browser:
 		fi; \
 	fi
 
+# The accessibility test injects axe-core into the pages: the exact version that
+# tests/e2e/package-lock.json pins, installed by npm into tests/e2e/node_modules (not committed).
+# Without npm, install Debian's where we can (root with apt-get), like chromium above.
+AXE_STAMP := tests/e2e/node_modules/.installed
+
+axe: $(AXE_STAMP)
+
+$(AXE_STAMP): tests/e2e/package.json tests/e2e/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing npm for the accessibility tests…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "!!! npm is missing and cannot be installed here (needs root and apt-get):"; \
+			echo "!!! THE ACCESSIBILITY TESTS WILL NOT RUN. Install npm, then run make axe."; \
+		fi; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci --prefix tests/e2e --no-audit --no-fund"; \
+		npm ci --prefix tests/e2e --no-audit --no-fund && touch $@; \
+	fi
+
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check hospital_app tests migrations wsgi.py gunicorn.conf.py
 
 clean:
-	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache tests/e2e/node_modules

@@ -46,6 +46,12 @@ STOP_TIMEOUT = 10.0
 
 _CHROMIUM_MISSING = pytest.StashKey[bool]()
 
+# axe-core, injected into pages by test_accessibility.py: `make axe` installs the version that
+# tests/e2e/package-lock.json pins (npm ci), into this folder that git ignores.
+AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_MISSING_BANNER = "!!! THE ACCESSIBILITY TESTS WILL NOT RUN"
+_AXE_MISSING = pytest.StashKey[bool]()
+
 
 @dataclass
 class LiveServer:
@@ -208,6 +214,22 @@ def page(app, blank_page):
 
 
 @pytest.fixture(scope="session")
+def axe(pytestconfig) -> Path:
+    """The path of axe-core's script, to inject with page.add_script_tag(path=…). Missing, it
+    skips the test loudly, except under CI, which must run the accessibility tests."""
+    if not AXE_JS.is_file():
+        message = (
+            f"{AXE_JS.relative_to(REPO_ROOT)} is missing: `make axe` installs it "
+            "(npm ci --prefix tests/e2e; needs npm)."
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the accessibility tests, but {message}", pytrace=False)
+        pytestconfig.stash[_AXE_MISSING] = True
+        pytest.skip(f"{AXE_MISSING_BANNER}: {message}")
+    return AXE_JS
+
+
+@pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
@@ -220,5 +242,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_sep("!", f"BROWSER TESTS DID NOT RUN: {CHROMIUM} is missing", **loud)
         terminalreporter.write_line(
             "Install Debian's chromium package (`make browser`, as root) to run them.", **loud
+        )
+        terminalreporter.write_sep("!", **loud)
+    if config.stash.get(_AXE_MISSING, False):
+        loud = {"red": True, "bold": True}
+        terminalreporter.write_sep(
+            "!", f"ACCESSIBILITY TESTS DID NOT RUN: {AXE_JS} is missing", **loud
+        )
+        terminalreporter.write_line(
+            "Install npm, then `make axe` (npm ci --prefix tests/e2e) to run them.", **loud
         )
         terminalreporter.write_sep("!", **loud)
