@@ -35,8 +35,9 @@ OUTLIER_DAYS = 30  # confirmed outliers: the chosen day and the 30 days before
 
 
 def ratio(part: int | None, whole: int | None) -> float | None:
-    """Percent; None where there is nothing to divide by (no beds, no reports)."""
-    return 100 * part / whole if whole else None
+    """Percent; None where there is nothing to divide by (no beds, no reports). int(): MariaDB
+    returns SUM() as a Decimal, of whole numbers here."""
+    return 100 * int(part) / int(whole) if whole else None
 
 
 @dataclass(frozen=True)
