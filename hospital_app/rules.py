@@ -271,3 +271,34 @@ OCCUPANCY_RATES: dict[str, tuple[str, str]] = {
     "Bed occupancy": ("beds_occupied", "beds_total"),
     "ICU occupancy": ("icu_beds_occupied", "icu_beds_total"),
 }
+
+
+# --- Reading typed figures: the report form and the CSV import -------------------------------
+
+COUNT_REQUIRED_MESSAGE = "Enter a number, 0 if there are none."
+REPORT_DATE_FORMAT = "%Y-%m-%d"
+REPORT_DATE_MESSAGE = "Enter a real date, like 2026-03-31."
+# "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
+_GROUPED_COUNT = re.compile(r"^\d{1,3}([ ,\u00a0\u202f]\d{3})+$")
+
+
+def parse_count(raw: str | None, label: str) -> int | None:
+    """A typed count as a whole number; None when nothing was typed. Raises ValueError with
+    the message to show when the text is not a whole number (the range is report_errors')."""
+    text = (raw or "").strip()
+    if _GROUPED_COUNT.match(text):
+        text = re.sub(r"\D", "", text)
+    if not text:
+        return None
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise ValueError(
+            f"{label} must be a whole number from 0 to {MAX_COUNT:,}, not “{(raw or '')[:20]}”."
+        ) from None
+
+
+def notes_errors(notes: str | None) -> list[str]:
+    if notes is not None and len(notes) > NOTES_MAX:
+        return [f"Keep notes to {NOTES_MAX:,} characters."]
+    return []

@@ -40,17 +40,9 @@ class CountField(IntegerField):
 
     def process_formdata(self, valuelist):
         if valuelist:
-            raw = valuelist[0].strip()
-            if _GROUPED.match(raw):
-                raw = re.sub(r"\D", "", raw)
-            try:
-                self.data = int(raw, 10) if raw else None
-            except ValueError:
-                self.data = None
-                raise ValueError(
-                    f"{self.label.text} must be a whole number from 0 to {rules.MAX_COUNT:,}, "
-                    f"not “{valuelist[0][:20]}”."
-                ) from None
+            # The CSV import reads its count cells with the same function.
+            self.data = None
+            self.data = rules.parse_count(valuelist[0], self.label.text)
 
 
 class ReportDateField(DateField):
