@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask --app wsgi seed-demo …`, `create-user …`, `create-dev-admin`."""
+"""Command-line tasks: `flask --app wsgi seed-demo …`, `create-user …`, `create-dev-admin`,
+`import-stats FILE`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from . import rules
 from .auth.passwords import hash_password
 from .extensions import db
+from .imports.importer import import_reports
 from .models import Hospital, HospitalStats, User, utcnow
 from .users.forms import (
     ONLY_EDITORS,
@@ -230,6 +232,51 @@ def create_dev_admin() -> str | None:
     return password
 
 
+class _Progress:
+    """A binary file whose lines move a progress bar by their bytes as they are read."""
+
+    def __init__(self, raw, bar):
+        self.raw = raw
+        self.bar = bar
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.raw.readline(limit)
+        self.bar.update(len(line))
+        return line
+
+
+def import_stats(path: str, dry_run: bool) -> None:
+    """Import the CSV file at `path` with the upload page's importer; commits only a file
+    without errors (and never a dry run). Raises ClickException, having written nothing,
+    when the file has errors: they are listed first, on standard error."""
+    with open(path, "rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        label = "Checking" if dry_run else "Importing"
+        # To standard error, so that standard output holds only the result.
+        with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
+            result = import_reports(
+                _Progress(raw, bar), permission=lambda _h: None, dry_run=dry_run
+            )
+    counts = f"{result.new:,} new, {result.updated:,} updated, {result.unchanged:,} unchanged"
+    if not result.ok:
+        db.session.rollback()
+        for error in result.errors:
+            where = f"line {error.line:,}" + (f", {error.column}" if error.column else "")
+            click.echo(f"{where}: {error.message}", err=True)
+        if result.more_errors:
+            click.echo(f"… and {result.more_errors:,} more, not listed.", err=True)
+        raise click.ClickException(
+            f"{result.error_count:,} problem{'s' if result.error_count != 1 else ''} in "
+            f"{path}: nothing was imported."
+        )
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run, nothing was saved: {result.rows:,} rows would give {counts}.")
+        return
+    db.session.commit()
+    click.echo(f"Imported {result.rows:,} rows: {counts}.")
+
+
 def _boxed(lines: list[str]) -> str:
     width = max(len(line) for line in lines)
     rule = "+" + "-" * (width + 2) + "+"
@@ -312,3 +359,17 @@ def init_app(app: Flask) -> None:
             )
         written = seed_demo(hospitals, days, seed)
         click.echo(f"Wrote {hospitals:,} hospitals and {written:,} reports.")
+
+    @app.cli.command("import-stats")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Check every row and count what would change, without saving anything.",
+    )
+    def import_stats_command(file: str, dry_run: bool) -> None:
+        """Import daily statistics reports from a CSV file (the upload page's format: see
+        /stats/import). All or nothing: a file with any bad row imports nothing, and every
+        problem is listed with its line and column."""
+        g.audit_actor = "command line (import-stats)"
+        import_stats(file, dry_run)

@@ -1,0 +1,638 @@
+"""The CSV import of statistics (issue 4): the upload page /stats/import and the command
+`flask import-stats`, one importer. All or nothing, the form's rules and messages, every bad
+row listed with its line and column, the audit trail, batches, size limit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from conftest import (
+    ADMIN_EMAIL,
+    count,
+    count_queries,
+    csrf_token,
+    fetch,
+    fresh_app,
+    make_hospital,
+    make_user,
+    page_text,
+    report_values,
+    signed_in_client,
+    yesterday,
+)
+from sqlalchemy import select
+from test_stats import BAD_REPORTS
+
+from hospital_app import rules
+from hospital_app.extensions import db
+from hospital_app.imports import importer
+from hospital_app.models import AuditEntry, Hospital, HospitalStats
+
+HEADER = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
+
+
+def day(n: int) -> date:
+    """n days before today."""
+    return date.today() - timedelta(days=n)
+
+
+def cells(code: str = "NRH-001", **overrides) -> list[str]:
+    """One CSV row of report_values(**overrides) for the hospital `code`."""
+    values = report_values(**overrides)
+    out = [code]
+    for name in HEADER[1:]:
+        value = values[name]
+        out.append(
+            "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+        )
+    return out
+
+
+def csv_bytes(rows, header=HEADER, bom: bool = False) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    return (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
+
+
+def upload(client, data: bytes, csrf: str | None, dry_run: bool = False, name="stats.csv"):
+    form = {"file": (io.BytesIO(data), name)}
+    if csrf is not None:
+        form["csrf_token"] = csrf
+    if dry_run:
+        form["dry_run"] = "y"
+    return client.post("/stats/import", data=form, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def token(client) -> str:
+    return csrf_token(client, "/stats/import")
+
+
+def reports(app) -> list[tuple]:
+    """(code, date, beds_occupied, notes) of every stored report, in order."""
+    with app.app_context():
+        return [
+            tuple(r)
+            for r in db.session.execute(
+                select(
+                    Hospital.code,
+                    HospitalStats.report_date,
+                    HospitalStats.beds_occupied,
+                    HospitalStats.notes,
+                )
+                .join(Hospital)
+                .order_by(Hospital.code, HospitalStats.report_date)
+            )
+        ]
+
+
+def audit(app) -> list[AuditEntry]:
+    """The audit trail's entries about reports made by someone (the factories write as
+    "system")."""
+    with app.app_context():
+        entries = db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.record_type == "report", AuditEntry.actor != "system")
+            .order_by(AuditEntry.id)
+        ).all()
+        db.session.expunge_all()
+        return entries
+
+
+def problems(response) -> str:
+    assert response.status_code == 422, page_text(response)
+    text = page_text(response)
+    assert "Nothing was imported" in text
+    return text
+
+
+# --- A good file -----------------------------------------------------------------------------
+
+
+def test_good_file_imports_every_row_with_its_audit_entry(app, client, token):
+    make_hospital(app, reports=())
+    make_hospital(app, reports=(), code="SGH-002", name="Southgate General")
+    data = csv_bytes(
+        [
+            cells(report_date=day(3)),
+            cells(report_date=day(2), beds_occupied=160, notes="Ward 3 closed"),
+            cells("sgh-002", report_date=day(2)),  # codes are compared upper-case, like the form
+        ]
+    )
+    response = upload(client, data, token)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/stats/import")
+    text = page_text(client.get("/stats/import"))
+    assert "Imported 3 rows: 3 new, 0 updated, 0 unchanged" in text
+
+    assert reports(app) == [
+        ("NRH-001", day(3), 150, None),
+        ("NRH-001", day(2), 160, "Ward 3 closed"),
+        ("SGH-002", day(2), 150, None),
+    ]
+    entries = audit(app)
+    assert [(e.action, e.record_type) for e in entries] == [("create", "report")] * 3
+    assert {e.actor for e in entries} == {f"Ada Admin <{ADMIN_EMAIL}>"}
+    assert entries[1].changes["beds_occupied"] == [None, 160]
+    assert entries[1].changes["notes"] == [None, "Ward 3 closed"]
+
+
+def test_update_and_identical_rows(app, client, token):
+    hospital_id = make_hospital(
+        app,
+        reports=({"report_date": day(2)}, {"report_date": day(1), "notes": "as before"}),
+    )
+    with app.app_context():
+        changed_id, same_id = db.session.scalars(
+            select(HospitalStats.id).order_by(HospitalStats.report_date)
+        ).all()
+    same_before = fetch(app, HospitalStats, same_id)
+    data = csv_bytes(
+        [
+            cells(report_date=day(2), beds_occupied=170),
+            cells(report_date=day(1), notes="  as before  "),  # notes are trimmed, as the form does
+            cells(report_date=day(3)),
+        ]
+    )
+    response = upload(client, data, token)
+    assert response.status_code == 303
+    assert "3 rows: 1 new, 1 updated, 1 unchanged" in page_text(client.get("/stats/import"))
+
+    changed = fetch(app, HospitalStats, changed_id)
+    assert changed.beds_occupied == 170 and changed.version == 2
+    same = fetch(app, HospitalStats, same_id)
+    assert (same.version, same.updated_at) == (same_before.version, same_before.updated_at)
+    entries = audit(app)
+    assert sorted((e.action, e.record_id) for e in entries if e.action == "update") == [
+        ("update", changed_id)
+    ]
+    update = next(e for e in entries if e.action == "update")
+    assert update.changes == {"beds_occupied": [150, 170]}
+    assert update.hospital_id == hospital_id
+    assert [e.action for e in entries].count("create") == 1
+
+
+def test_without_a_notes_column_the_stored_notes_stay(app, client, token):
+    make_hospital(app, reports=({"report_date": day(1), "notes": "kept"},))
+    data = csv_bytes([cells(report_date=day(1), beds_occupied=151)[:-1]], header=HEADER[:-1])
+    assert upload(client, data, token).status_code == 303
+    assert reports(app) == [("NRH-001", day(1), 151, "kept")]
+
+
+def test_dry_run_counts_and_writes_nothing(app, client, token):
+    make_hospital(app, reports=({"report_date": day(2)}, {"report_date": day(1)}))
+    data = csv_bytes(
+        [
+            cells(report_date=day(2), beds_occupied=170),
+            cells(report_date=day(1)),
+            cells(report_date=day(3)),
+            cells(report_date=day(4)),
+        ]
+    )
+    before = reports(app)
+    response = upload(client, data, token, dry_run=True)
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "Dry run: nothing was saved." in text
+    assert "4 rows are all correct; importing it would give 2 new, 1 updated, 1 unchanged" in text
+    assert reports(app) == before
+    assert len(audit(app)) == 0
+
+
+def test_bom_and_columns_in_another_order(app, client, token):
+    make_hospital(app, reports=())
+    order = list(reversed(HEADER))
+    row = dict(zip(HEADER, cells(report_date=day(1), notes="é ü ✓"), strict=True))
+    data = csv_bytes([[row[c] for c in order]], header=[c.upper() for c in order], bom=True)
+    assert upload(client, data, token).status_code == 303
+    assert reports(app) == [("NRH-001", day(1), 150, "é ü ✓")]
+
+
+def test_cells_neutralised_by_the_export_are_restored(app, client, token):
+    make_hospital(app, reports=(), code="-AB1")
+    data = csv_bytes(
+        [
+            cells("'-AB1", report_date=day(3), notes="'=SUM(A1)"),
+            cells("'-AB1", report_date=day(2), notes="''quoted"),
+            cells("'-AB1", report_date=day(1), notes="'typed by hand"),
+        ]
+    )
+    assert upload(client, data, token).status_code == 303
+    assert [r[3] for r in reports(app)] == ["=SUM(A1)", "'quoted", "'typed by hand"]
+
+
+def test_paper_style_numbers_are_read_as_the_form_reads_them(app, client, token):
+    make_hospital(app, reports=())
+    data = csv_bytes([cells(report_date=day(1), beds_total="1,200", beds_occupied=" 1 100 ")])
+    assert upload(client, data, token).status_code == 303
+    with app.app_context():
+        report = db.session.scalars(select(HospitalStats)).one()
+        assert (report.beds_total, report.beds_occupied) == (1200, 1100)
+
+
+def test_the_page_shows_the_format_and_a_template(client):
+    text = page_text(client.get("/stats/import"))
+    assert ",".join(HEADER) in text
+    assert "Download an empty template (CSV)" in text
+    response = client.get("/stats/import/template.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.get_data(as_text=True) == "\ufeff" + ",".join(HEADER) + "\r\n"
+
+
+def test_the_template_imports_as_an_empty_file_with_a_clear_message(app, client, token):
+    template = client.get("/stats/import/template.csv").get_data()
+    assert "header line but no rows" in problems(upload(client, template, token))
+
+
+# --- Bad rows: nothing written, every problem listed ----------------------------------------
+
+
+@pytest.mark.parametrize(("change", "field", "message"), BAD_REPORTS)
+def test_every_rule_of_the_form_with_its_message(app, client, token, change, field, message):
+    """The rows break the report form's rules (test_stats' own table): same message."""
+    make_hospital(app, reports=())
+    data = csv_bytes([cells(report_date=day(2)), cells(**{"report_date": day(1), **change})])
+    text = problems(upload(client, data, token))
+    assert f"3 {field} " in text and message in text
+    assert count(app, HospitalStats) == 0
+
+
+def test_one_bad_row_among_many_writes_nothing(app, client, token, monkeypatch):
+    """Small batches, so rows before the bad one were flushed already: they go too."""
+    monkeypatch.setattr(importer, "BATCH_ROWS", 10)
+    make_hospital(app, reports=({"report_date": day(100)},))
+    rows = [cells(report_date=day(n)) for n in range(1, 60)]
+    rows[44] = cells(report_date=day(45), beds_occupied=201)  # line 46
+    with count_queries(app) as statements:
+        text = problems(upload(client, csv_bytes(rows), token))
+    assert any(s.startswith("INSERT INTO hospital_stats") for s in statements), "never flushed"
+    assert "1 problem to correct" in text
+    assert "46 beds_occupied Occupied beds (201) cannot exceed total beds (200)." in text
+    assert reports(app) == [("NRH-001", day(100), 150, None)]
+    assert len(audit(app)) == 0
+
+
+def test_every_problem_of_a_row_is_listed_in_column_order(app, client, token):
+    make_hospital(app, reports=())
+    data = csv_bytes(
+        [cells("NOPE-1", report_date="31/12/2025", beds_total="lots", deaths="", notes="n" * 2001)]
+    )
+    text = problems(upload(client, data, token))
+    assert "5 problems to correct" in text
+    assert (
+        "2 hospital_code No hospital has the code “NOPE-1”. "
+        "2 report_date Enter a real date, like 2026-03-31. Not “31/12/2025”. "
+        "2 beds_total Beds, total must be a whole number from 0 to 100,000, not “lots”. "
+        "2 deaths Enter a number, 0 if there are none. "
+        "2 notes Keep notes to 2,000 characters."
+    ) in text
+
+
+def test_more_than_a_thousand_bad_rows(app, client, token):
+    rows = [cells("NOPE-1", report_date=day(1 + n % 300)) for n in range(1100)]
+    response = upload(client, csv_bytes(rows), token)
+    text = problems(response)
+    assert "1,100 problems to correct" in text
+    assert "The first 1,000 problems are listed below; 100 more were found." in text
+    assert response.get_data(as_text=True).count("No hospital has the code") == 1000
+    assert "1,001 hospital_code No hospital" in text and "1,002 hospital_code" not in text
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            [c for c in HEADER if c not in ("beds_total", "deaths")],
+            "The header lacks the columns beds_total, deaths.",
+        ),
+        ([*HEADER, "ward"], "The header has column this import does not know: ward."),
+        (
+            ["hospital", *HEADER[1:]],
+            "The header lacks the column hospital_code.",
+        ),
+        ([*HEADER, "deaths"], "The header names deaths more than once."),
+        ([*HEADER, ""], "Column 13 of the header has no name."),
+    ],
+)
+def test_header_is_checked_first(app, client, token, header, message):
+    make_hospital(app, reports=())
+    text = problems(upload(client, csv_bytes([cells(report_date=day(1))], header=header), token))
+    assert message in text
+    assert f"The first line must be: {','.join(HEADER)}" in text
+    assert count(app, HospitalStats) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "1 whole line The file is empty."),
+        (b"\xef\xbb\xbf", "The file is empty."),
+        (csv_bytes([]), "2 whole line The file has the header line but no rows"),
+        (csv_bytes([], bom=True) + b"\r\n,,,\r\n", "no rows"),
+        (
+            csv_bytes([cells(report_date=day(2))]) + "NRH-001,x,Café".encode("latin-1"),
+            "3 whole line Line 3 is not UTF-8 text (byte 0xE9 at character 14).",
+        ),
+        (
+            ("\ufeff" + ",".join(HEADER) + "\r\n").encode("utf-16"),
+            "This file is UTF-16 text, not UTF-8.",
+        ),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00b\xee\x9dh",
+            "Line 1 holds a NUL byte: this looks like a binary file",
+        ),
+        (b"x" * (70 * 1024), "Line 1 is longer than 64 kB"),
+    ],
+)
+def test_files_that_are_not_utf8_csv(app, client, token, data, message):
+    make_hospital(app, reports=())
+    text = problems(upload(client, data, token))
+    assert message in text
+    assert count(app, HospitalStats) == 0
+
+
+def test_line_numbers_count_lines_inside_quoted_notes(app, client, token):
+    make_hospital(app, reports=())
+    data = csv_bytes(
+        [
+            cells(report_date=day(3), notes="first line\nsecond line"),
+            cells(report_date=day(2), deaths=-1),
+        ]
+    )
+    assert "4 deaths Deaths must be a whole number" in problems(upload(client, data, token))
+
+
+def test_a_line_with_too_many_cells(app, client, token):
+    make_hospital(app, reports=())
+    data = csv_bytes([[*cells(report_date=day(1)), "extra"]])
+    text = problems(upload(client, data, token))
+    assert "2 whole line This line has 13 cells but the header has 12." in text
+
+
+def test_the_same_hospital_and_date_twice(app, client, token):
+    make_hospital(app, reports=())
+    data = csv_bytes(
+        [cells(report_date=day(1)), cells(report_date=day(2)), cells("nrh-001", report_date=day(1))]
+    )
+    text = problems(upload(client, data, token))
+    assert (
+        f"4 report_date Line 2 is already for NRH-001 on {day(1).isoformat()}: "
+        "a hospital and date may appear only once."
+    ) in text
+
+
+def test_unknown_and_archived_hospitals(app, client, token):
+    make_hospital(app, reports=())
+    make_hospital(app, reports=(), code="OLD-1", name="Old Cottage Hospital", is_active=False)
+    data = csv_bytes(
+        [
+            cells(report_date=day(1)),
+            cells("OLD-1", report_date=day(1)),
+            cells("", report_date=day(1)),
+        ]
+    )
+    text = problems(upload(client, data, token))
+    assert (
+        "3 hospital_code Old Cottage Hospital (OLD-1) is archived: restore it before importing"
+        in text
+    )
+    assert "4 hospital_code Enter the hospital's facility code." in text
+    assert count(app, HospitalStats) == 0
+
+
+# --- Who may import --------------------------------------------------------------------------
+
+
+def test_editor_imports_for_assigned_hospitals_only(app, login_as):
+    mine = make_hospital(app, reports=())
+    make_hospital(app, reports=(), code="SGH-002", name="Southgate General")
+    editor = login_as("editor", hospitals=(mine,))
+    token = csrf_token(editor, "/stats/import")
+    assert ">Import</a>" in editor.get("/stats/import").get_data(as_text=True)
+
+    data = csv_bytes([cells(report_date=day(1)), cells("SGH-002", report_date=day(1))])
+    text = problems(upload(editor, data, token))
+    assert (
+        "3 hospital_code You can change statistics only for the hospitals assigned to you, "
+        "and Southgate General is not one of them."
+    ) in text
+    assert count(app, HospitalStats) == 0
+
+    assert upload(editor, csv_bytes([cells(report_date=day(1))]), token).status_code == 303
+    assert reports(app) == [("NRH-001", day(1), 150, None)]
+    assert {e.actor for e in audit(app)} == {"Editor Person <editor1@example.org>"}
+
+
+def test_viewer_may_not_import(app, login_as, client):
+    make_hospital(app, reports=())
+    viewer = login_as("viewer")
+    assert ">Import</a>" not in viewer.get("/").get_data(as_text=True)
+    for response in (
+        viewer.get("/stats/import"),
+        viewer.get("/stats/import/template.csv"),
+        upload(viewer, csv_bytes([cells(report_date=day(1))]), csrf_token(client)),
+    ):
+        assert response.status_code == 403
+        assert "can see statistics but not change them" in page_text(response)
+    assert count(app, HospitalStats) == 0
+
+
+def test_anonymous_is_sent_to_sign_in(app, anon):
+    make_hospital(app, reports=())
+    for response in (
+        anon.get("/stats/import"),
+        upload(anon, csv_bytes([cells(report_date=day(1))]), None),
+    ):
+        assert response.status_code in (302, 303)
+        assert "/login" in response.headers["Location"]
+    assert count(app, HospitalStats) == 0
+
+
+# --- The request: size, CSRF, faults ---------------------------------------------------------
+
+
+def test_files_over_the_app_limit_but_under_the_import_limit_are_accepted(app, client, token):
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert app.config["IMPORT_MAX_BYTES"] == 20 * 1024 * 1024
+    make_hospital(app, reports=())
+    padding = " " * 60_000  # trimmed away, like spaces typed into the form's notes
+    data = csv_bytes([cells(report_date=day(n), notes=padding) for n in range(1, 26)])
+    assert len(data) > 1024 * 1024
+    assert upload(client, data, token).status_code == 303
+    assert count(app, HospitalStats) == 25
+
+
+def test_too_large_a_file_is_refused_with_the_limit(app, client, token):
+    app.config["IMPORT_MAX_BYTES"] = 2 * 1024 * 1024
+    make_hospital(app, reports=())
+    data = csv_bytes([cells(report_date=day(n), notes=" " * 60_000) for n in range(1, 40)])
+    assert len(data) > 2 * 1024 * 1024
+    response = upload(client, data, token)
+    assert response.status_code == 413
+    text = page_text(response)
+    assert "File too large" in text
+    assert (
+        "The file is larger than 2 MB, the most the import accepts, so nothing was imported."
+        in text
+    )
+    assert count(app, HospitalStats) == 0
+
+
+def test_missing_csrf_token(app, client):
+    make_hospital(app, reports=())
+    response = upload(client, csv_bytes([cells(report_date=day(1))]), None)
+    assert response.status_code == 400
+    assert "security token was missing" in page_text(response)
+    assert count(app, HospitalStats) == 0
+
+
+def test_no_file_chosen(app, client, token):
+    response = client.post(
+        "/stats/import",
+        data={"csrf_token": token, "file": (io.BytesIO(b""), "")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "Choose the CSV file to import." in page_text(response)
+
+
+@pytest.fixture
+def worker(migrated_url):
+    """Errors reach the 500 handler, as in production."""
+    with fresh_app(migrated_url, PROPAGATE_EXCEPTIONS=False) as app:
+        yield app
+
+
+@pytest.mark.parametrize("fail_on", ["INSERT INTO hospital_stats", "UPDATE hospital_stats"])
+def test_a_database_fault_mid_import_writes_nothing(worker, fail_on, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_ROWS", 5)
+    make_user(worker, "admin", email=ADMIN_EMAIL)
+    browser = signed_in_client(worker, ADMIN_EMAIL)
+    make_hospital(worker, reports=({"report_date": day(1)},))
+    # New rows first (flushed in their own batches), the update last.
+    rows = [cells(report_date=day(n)) for n in range(20, 2, -1)]
+    rows.append(cells(report_date=day(1), beds_occupied=99))
+    before = reports(worker)
+    with count_queries(worker, fail_on=fail_on) as statements:
+        response = upload(browser, csv_bytes(rows), csrf_token(browser, "/stats/import"))
+    assert response.status_code == 500
+    assert "nothing of it was saved" in page_text(response)
+    assert any(s.startswith(fail_on) for s in statements)
+    assert reports(worker) == before
+    assert len(audit(worker)) == 0
+    assert browser.get("/stats/import").status_code == 200
+
+
+def test_statements_are_per_batch_not_per_row(app, client, token, backend, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_ROWS", 100)
+    make_hospital(app, reports=())
+    make_hospital(app, reports=(), code="SGH-002", name="Southgate General")
+    rows = [
+        cells(code, report_date=day(n)) for n in range(1, 151) for code in ("NRH-001", "SGH-002")
+    ]
+    with count_queries(app) as statements:
+        assert upload(client, csv_bytes(rows), token).status_code == 303
+    assert count(app, HospitalStats) == 300 and len(audit(app)) == 300
+    stats_selects = [s for s in statements if s.startswith("SELECT") and "FROM hospital_stats" in s]
+    hospital_selects = [s for s in statements if s.startswith("SELECT") and "FROM hospitals" in s]
+    inserts = [s for s in statements if s.startswith("INSERT INTO hospital_stats")]
+    assert len(stats_selects) == 3  # one per batch of 100
+    assert len(hospital_selects) == 1  # both codes were seen in the first batch
+    if backend == "sqlite":
+        # SQLite cannot tell which new ROWID belongs to which row of a multi-row INSERT, so
+        # SQLAlchemy sends the ORM's inserts one by one there (in process: no round trip).
+        assert len(inserts) == 300
+    else:
+        assert len(inserts) <= 3  # one multi-row INSERT … RETURNING per batch
+    assert len(statements) - len(inserts) < 30, statements
+
+    # Importing the same file again: everything unchanged, nothing written.
+    with count_queries(app) as statements:
+        assert upload(client, csv_bytes(rows), token).status_code == 303
+    assert not [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
+    assert "300 rows: 0 new, 0 updated, 300 unchanged" in page_text(client.get("/stats/import"))
+
+
+# --- The command -----------------------------------------------------------------------------
+
+
+def write(tmp_path, data: bytes):
+    path = tmp_path / "stats.csv"
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_command_imports(app, runner, tmp_path):
+    make_hospital(app, reports=({"report_date": day(1)},))
+    path = write(
+        tmp_path, csv_bytes([cells(report_date=day(2)), cells(report_date=day(1), deaths=2)])
+    )
+    result = runner.invoke(args=["import-stats", path])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 rows: 1 new, 1 updated, 0 unchanged." in result.output
+    assert count(app, HospitalStats) == 2
+    entries = audit(app)
+    assert {e.actor for e in entries} == {"command line (import-stats)"}
+    assert {e.action for e in entries} == {"create", "update"}
+
+
+def test_command_dry_run_writes_nothing(app, runner, tmp_path):
+    make_hospital(app, reports=({"report_date": day(1)},))
+    path = write(tmp_path, csv_bytes([cells(report_date=day(2)), cells(report_date=day(1))]))
+    result = runner.invoke(args=["import-stats", path, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Dry run, nothing was saved: 2 rows would give 1 new, 0 updated, 1 unchanged." in (
+        result.output
+    )
+    assert count(app, HospitalStats) == 1 and len(audit(app)) == 0
+
+
+def test_command_lists_errors_and_fails(app, runner, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_ROWS", 2)
+    make_hospital(app, reports=())
+    rows = [cells(report_date=day(n)) for n in range(1, 8)]
+    rows[5] = cells(report_date=day(6), beds_occupied=201)
+    rows.append(cells("NOPE-9", report_date=day(1)))
+    result = runner.invoke(args=["import-stats", write(tmp_path, csv_bytes(rows))])
+    assert result.exit_code == 1
+    assert "line 7, beds_occupied: Occupied beds (201) cannot exceed total beds (200)." in (
+        result.output
+    )
+    assert "line 9, hospital_code: No hospital has the code “NOPE-9”." in result.output
+    assert "2 problems in" in result.output and "nothing was imported" in result.output
+    assert count(app, HospitalStats) == 0 and len(audit(app)) == 0
+
+
+def test_command_refuses_a_file_that_is_not_utf8(app, runner, tmp_path):
+    path = write(tmp_path, ",".join(HEADER).encode("utf-16"))
+    result = runner.invoke(args=["import-stats", path])
+    assert result.exit_code == 1
+    assert "line 1: This file is UTF-16 text, not UTF-8." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_command_needs_an_existing_file(runner, tmp_path):
+    result = runner.invoke(args=["import-stats", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_the_report_form_still_reads_counts_the_same(app, client, csrf):
+    """CountField now calls rules.parse_count: the form's messages are unchanged."""
+    hospital_id = make_hospital(app, reports=())
+    data = {
+        "csrf_token": csrf,
+        **{k: v for k, v in zip(HEADER[1:], cells(report_date=yesterday())[1:], strict=True)},
+        "beds_total": "1,5",
+    }
+    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    assert response.status_code == 422
+    assert "Beds, total must be a whole number from 0 to 100,000, not “1,5”." in page_text(response)
+    data["beds_total"] = "1 200"
+    assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
