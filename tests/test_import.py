@@ -200,7 +200,11 @@ def test_dry_run_counts_and_writes_nothing(app, client, token):
     assert response.status_code == 200
     text = page_text(response)
     assert "Dry run: nothing was saved." in text
-    assert "4 rows are all correct; importing it would give 2 new, 1 updated, 1 unchanged" in text
+    assert (
+        "All 4 rows of the file are correct; importing it would give 2 new, 1 updated, 1 unchanged"
+        in text
+    )
+    assert 'checked id="dry_run"' not in response.get_data(as_text=True)
     assert reports(app) == before
     assert len(audit(app)) == 0
 

@@ -61,6 +61,8 @@ def upload():
         # A dry run, or a bad file: nothing of it stays.
         db.session.rollback()
         status = 200 if result.ok else 422
+        if result.ok:
+            form.dry_run.data = False  # checked: the next press imports it
     elif form.is_submitted():
         status = 422
     return render_template(
