@@ -269,12 +269,23 @@ def import_stats(path: str, dry_run: bool) -> None:
             f"{result.error_count:,} problem{'s' if result.error_count != 1 else ''} in "
             f"{path}: nothing was imported."
         )
+    for warning in result.warnings:
+        click.echo(f"line {warning.line:,}: unusual: {warning.message}", err=True)
+    if result.more_warnings:
+        click.echo(f"… and {result.more_warnings:,} more unusual figures, not listed.", err=True)
+    unusual = (
+        f" {result.unusual_rows:,} of them with unusual figures, marked for follow-up."
+        if result.unusual_rows
+        else ""
+    )
     if dry_run:
         db.session.rollback()
-        click.echo(f"Dry run, nothing was saved: {result.rows:,} rows would give {counts}.")
+        click.echo(
+            f"Dry run, nothing was saved: {result.rows:,} rows would give {counts}.{unusual}"
+        )
         return
     db.session.commit()
-    click.echo(f"Imported {result.rows:,} rows: {counts}.")
+    click.echo(f"Imported {result.rows:,} rows: {counts}.{unusual}")
 
 
 def _boxed(lines: list[str]) -> str:

@@ -640,3 +640,67 @@ def test_the_report_form_still_reads_counts_the_same(app, client, csrf):
     assert "Beds, total must be a whole number from 0 to 100,000, not “1,5”." in page_text(response)
     data["beds_total"] = "1 200"
     assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
+
+
+# --- Unusual figures (issue 5): warnings, not errors ----------------------------------------
+
+
+def steady_history(app, days: int = 10) -> int:
+    """A hospital whose last `days` reports all admitted 30 patients: 85 is far from that."""
+    return make_hospital(app, reports=tuple({"report_date": day(n)} for n in range(3, 3 + days)))
+
+
+def test_unusual_figures_are_warnings_shown_by_the_dry_run(app, client, token):
+    hospital_id = steady_history(app)
+    data = csv_bytes(
+        [cells(report_date=day(2), admissions=85), cells(report_date=day(1), admissions=31)]
+    )
+    with app.app_context():
+        from hospital_app.stats.outliers import report_warnings
+
+        expected = report_warnings(hospital_id, day(2), report_values(admissions=85))
+    assert expected and "Admissions (85) is far from this hospital's last 10 reports" in expected[0]
+
+    response = upload(client, data, token, dry_run=True)
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "1 row with unusual figures" in text
+    assert f"2 {expected[0]}" in text  # line 2 of the file, the form's own message
+    assert "importing it would give 2 new" in text
+    assert count(app, HospitalStats) == 10
+
+
+def test_imported_unusual_rows_are_marked_for_follow_up(app, client, token):
+    steady_history(app)
+    data = csv_bytes(
+        [cells(report_date=day(2), admissions=85), cells(report_date=day(1), admissions=31)]
+    )
+    response = upload(client, data, token)
+    assert response.status_code == 303
+    flashed = page_text(client.get(response.location))
+    assert "Imported 2 rows: 2 new" in flashed
+    assert "1 row had figures far from their hospital's recent history" in flashed
+    with app.app_context():
+        marked = dict(
+            db.session.execute(
+                select(HospitalStats.report_date, HospitalStats.outlier_note).where(
+                    HospitalStats.outlier_confirmed.is_(True)
+                )
+            ).all()
+        )
+    assert list(marked) == [day(2)]
+    assert marked[day(2)].startswith("Admissions (85) is far from")
+
+    # Correcting the figures by a new import clears the mark, as the form does.
+    upload(client, csv_bytes([cells(report_date=day(2), admissions=30)]), token)
+    assert count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True)) == 0
+
+
+def test_the_command_lists_unusual_figures(app, runner, tmp_path):
+    steady_history(app)
+    path = write(tmp_path, csv_bytes([cells(report_date=day(2), admissions=85)]))
+    result = runner.invoke(args=["import-stats", path])
+    assert result.exit_code == 0, result.output
+    assert "line 2: unusual: Admissions (85) is far from" in result.output
+    assert "1 of them with unusual figures, marked for follow-up." in result.output
+    assert count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True)) == 1

@@ -29,6 +29,7 @@ from ..csvcells import restore
 from ..extensions import db
 from ..models import Hospital, HospitalStats
 from ..stats.forms import strip_or_none
+from ..stats.outliers import ReportRow, batch_warnings, outlier_note
 
 COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
 OPTIONAL_COLUMNS = {"notes"}
@@ -63,6 +64,10 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
+    # Unusual figures (stats/outliers.py): imported all the same, marked for follow-up.
+    warnings: list[RowError] = field(default_factory=list)
+    warning_count: int = 0
+    unusual_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -77,6 +82,17 @@ class ImportResult:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(line, column, message))
+
+    @property
+    def more_warnings(self) -> int:
+        return self.warning_count - len(self.warnings)
+
+    def add_warnings(self, line: int, messages: list[str]) -> None:
+        self.unusual_rows += 1
+        for message in messages:
+            self.warning_count += 1
+            if len(self.warnings) < MAX_ERRORS:
+                self.warnings.append(RowError(line, "", message))
 
 
 class FileProblem(Exception):
@@ -289,21 +305,39 @@ class _Importer:
             )
         }
         loaded = list(stored.values())
+        changing: list[tuple[_Row, HospitalStats | None]] = []
         for row in rows:
             report = stored.get((row.hospital_id, row.report_date))
-            if report is None:
-                self.result.new += 1
-                if not self.result.dry_run:
-                    report = HospitalStats(hospital_id=row.hospital_id, report_date=row.report_date)
-                    self._apply(report, row)
-                    session.add(report)
-                    loaded.append(report)
-            elif self._same(report, row):
+            if report is not None and self._same(report, row):
                 self.result.unchanged += 1
             else:
+                changing.append((row, report))
+        # The form's check of unusual figures, for the whole batch in one query. Against the
+        # reports stored (and flushed by earlier batches), not this batch's other rows.
+        warnings = batch_warnings(
+            [
+                ReportRow(row.hospital_id, row.report_date, row.counts, report and report.id)
+                for row, report in changing
+            ]
+        )
+        for (row, report), found in zip(changing, warnings, strict=True):
+            if found:
+                self.result.add_warnings(row.line, found)
+            if report is None:
+                self.result.new += 1
+            else:
                 self.result.updated += 1
-                if not self.result.dry_run:
-                    self._apply(report, row)
+            if self.result.dry_run:
+                continue
+            if report is None:
+                report = HospitalStats(hospital_id=row.hospital_id, report_date=row.report_date)
+                session.add(report)
+                loaded.append(report)
+            self._apply(report, row)
+            # Importing them is the confirmation the form asks for: they are listed on the
+            # dashboard for follow-up, as the form's confirmed ones are.
+            report.outlier_confirmed = bool(found)
+            report.outlier_note = outlier_note(found)
         if not self.result.dry_run:
             session.flush()  # the audit trail's after_flush event writes their entries
         # Keep the session (and the memory) as small as one batch.

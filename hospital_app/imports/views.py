@@ -38,6 +38,14 @@ def _counts(result: ImportResult) -> str:
     )
 
 
+def _unusual(result: ImportResult) -> str:
+    rows = f"{result.unusual_rows:,} row{'s' if result.unusual_rows != 1 else ''}"
+    return (
+        f"{rows} had figures far from their hospital's recent history: they were imported "
+        "and marked “Confirmed unusual” for follow-up on the dashboard."
+    )
+
+
 @bp.route("/stats/import", methods=["GET", "POST"])
 @csrf.exempt  # checked below, once the larger size limit is set
 def upload():
@@ -57,6 +65,8 @@ def upload():
         if result.ok and not result.dry_run:
             db.session.commit()
             flash(f"Imported {result.rows:,} rows: {_counts(result)}.", "success")
+            if result.unusual_rows:
+                flash(_unusual(result), "info")
             return see_other("imports.upload")
         # A dry run, or a bad file: nothing of it stays.
         db.session.rollback()
