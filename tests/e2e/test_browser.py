@@ -157,7 +157,7 @@ def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots
         f"with its report for {day.isoformat()}."
     )
     expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard General Hospital")
-    rows = page.locator("table.list tbody tr")
+    rows = page.get_by_role("region", name="Statistics history").locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(shown_day(day))
     expect(rows.first).to_contain_text("90/120")

@@ -64,8 +64,9 @@ def test_dashboard_and_hospital_charts(app, page, screenshots):
     regions = page.locator("figure:has(#chart-regions-beds-title) svg g.series")
     expect(regions).to_have_count(2)
     # The figures' table opens from its summary and holds one row per day.
-    page.locator("figure:has(#chart-network-title) summary").click()
-    expect(page.locator("figure:has(#chart-network-title) tbody tr")).to_have_count(30)
+    figures = page.locator("figure:has(#chart-network-title) + details")
+    figures.locator("summary").click()
+    expect(figures.locator("tbody tr")).to_have_count(30)
     page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
 
     page.get_by_role("link", name="Last 365 days").click()
