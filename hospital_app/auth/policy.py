@@ -20,7 +20,10 @@ ADMIN_ONLY = {
     "users.manage": "Only administrators can manage accounts.",
     "audit.view": "Only administrators can see the whole audit trail.",
 }
-ACTIONS = {*ADMIN_ONLY, "report.write"}
+READ_ONLY = "Your account can see statistics but not change them."
+# Importing is checked twice: the page is for editors and administrators, and each row's
+# hospital is then checked like a report written through the form (report.write).
+ACTIONS = {*ADMIN_ONLY, "report.write", "stats.import"}
 
 
 def assigned_hospital_ids(user: User) -> frozenset[int]:
@@ -45,9 +48,11 @@ def refusal(user, action: str, hospital: Hospital | None = None) -> str | None:
         return None
     if action in ADMIN_ONLY:
         return ADMIN_ONLY[action]
-    # report.write
     if user.role != "editor":
-        return "Your account can see statistics but not change them."
+        return READ_ONLY
+    if action == "stats.import":
+        return None
+    # report.write
     if hospital is None or hospital.id not in assigned_hospital_ids(user):
         name = hospital.name if hospital is not None else "this hospital"
         return (
