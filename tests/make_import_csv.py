@@ -5,7 +5,8 @@
 Rows for the demo hospitals DEMO-0001 … (made by `flask --app wsgi seed-demo --hospitals N
 --days 1`, whose one report is today's), one per hospital and day for the `--days` days ending
 the day before yesterday, so none of them is stored yet. Every row obeys the rules of a
-report; the figures are random but deterministic (--seed).
+report; the figures are random but deterministic (--seed): each hospital's vary around its
+own usual load, as real ones do.
 """
 
 from __future__ import annotations
@@ -24,27 +25,36 @@ from hospital_app import rules
 COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
 
 
-def row(rng: random.Random, code: str, day: date) -> list:
-    beds = rng.randint(40, 1500)
-    occupied = rng.randint(0, beds)
-    icu = rng.randint(0, beds // 10)
-    icu_occupied = rng.randint(0, min(icu, occupied))
-    vents = rng.randint(0, icu + 2)
-    admissions = rng.randint(0, 60)
-    return [
-        code,
-        day.isoformat(),
-        beds,
-        occupied,
-        icu,
-        icu_occupied,
-        vents,
-        rng.randint(0, vents),
-        admissions,
-        rng.randint(0, 60),
-        rng.randint(0, 3),
-        "" if rng.random() < 0.9 else "Ward 3 closed for cleaning",
-    ]
+class Hospital:
+    """A hospital's fixed capacity and usual load, drawn once: its days vary around them, as
+    real figures do, so the import's check of unusual figures flags few rows."""
+
+    def __init__(self, rng: random.Random, code: str):
+        self.code = code
+        self.beds = rng.randint(40, 1500)
+        self.icu = rng.randint(0, self.beds // 10)
+        self.vents = rng.randint(0, self.icu + 2)
+        self.load = rng.uniform(0.5, 0.85)  # usual share of beds occupied
+        self.admissions = rng.randint(5, 60)
+
+    def row(self, rng: random.Random, day: date) -> list:
+        occupied = min(self.beds, max(0, round(self.beds * (self.load + rng.gauss(0, 0.04)))))
+        icu_occupied = min(self.icu, occupied, max(0, round(self.icu * self.load)))
+        admissions = max(0, round(rng.gauss(self.admissions, self.admissions * 0.1)))
+        return [
+            self.code,
+            day.isoformat(),
+            self.beds,
+            occupied,
+            self.icu,
+            icu_occupied,
+            self.vents,
+            min(self.vents, round(self.vents * self.load)),
+            admissions,
+            max(0, admissions + rng.randint(-3, 3)),
+            rng.randint(0, 1),
+            "" if rng.random() < 0.9 else "Ward 3 closed for cleaning",
+        ]
 
 
 def main() -> None:
@@ -63,9 +73,12 @@ def main() -> None:
         fh.write("\ufeff")  # as the exports write it
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
+        hospitals = [
+            Hospital(rng, f"{args.prefix}{number:04d}") for number in range(1, args.hospitals + 1)
+        ]
         for day in days:
-            for number in range(1, args.hospitals + 1):
-                writer.writerow(row(rng, f"{args.prefix}{number:04d}", day))
+            for hospital in hospitals:
+                writer.writerow(hospital.row(rng, day))
     print(f"Wrote {args.hospitals * args.days:,} rows to {args.out}.")
 
 

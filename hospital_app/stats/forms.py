@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -14,9 +12,6 @@ from ..extensions import db
 from ..models import HospitalStats
 from ..web import OrderedForm
 from . import outliers
-
-# "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
-_GROUPED = re.compile(r"^\d{1,3}([ ,\u00a0\u202f]\d{3})+$")
 
 
 def strip_or_none(value: str | None) -> str | None:
@@ -33,7 +28,7 @@ class CountField(IntegerField):
     def __init__(self, label: str, **kwargs):
         super().__init__(
             label,
-            validators=[InputRequired("Enter a number, 0 if there are none.")],
+            validators=[InputRequired(rules.COUNT_REQUIRED_MESSAGE)],
             render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "count"},
             **kwargs,
         )
@@ -50,7 +45,7 @@ class ReportDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter a real date, like 2026-03-31.") from None
+            raise ValueError(rules.REPORT_DATE_MESSAGE) from None
 
 
 class StatsForm(OrderedForm):
