@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from . import rules
 from .auth.passwords import hash_password
 from .extensions import db
-from .imports.importer import import_reports
+from .imports.importer import CLASH_ERRORS, CLASH_MESSAGE, import_reports
 from .models import Hospital, HospitalStats, User, utcnow
 from .users.forms import (
     ONLY_EDITORS,
@@ -383,4 +383,8 @@ def init_app(app: Flask) -> None:
         /stats/import). All or nothing: a file with any bad row imports nothing, and every
         problem is listed with its line and column."""
         g.audit_actor = "command line (import-stats)"
-        import_stats(file, dry_run)
+        try:
+            import_stats(file, dry_run)
+        except CLASH_ERRORS:
+            db.session.rollback()
+            raise click.ClickException(CLASH_MESSAGE) from None

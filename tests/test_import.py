@@ -24,12 +24,13 @@ from conftest import (
     yesterday,
 )
 from sqlalchemy import select
+from sqlalchemy.pool import NullPool
 from test_stats import BAD_REPORTS
 
 from hospital_app import rules
 from hospital_app.extensions import db
 from hospital_app.imports import importer
-from hospital_app.models import AuditEntry, Hospital, HospitalStats
+from hospital_app.models import AuditEntry, Hospital, HospitalStats, utcnow
 
 HEADER = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
 
@@ -704,3 +705,59 @@ def test_the_command_lists_unusual_figures(app, runner, tmp_path):
     assert "line 2: unusual: Admissions (85) is far from" in result.output
     assert "1 of them with unusual figures, marked for follow-up." in result.output
     assert count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True)) == 1
+
+
+def colleague_saves_during_the_import(app, monkeypatch, hospital_id: int) -> None:
+    """Between the importer's look-up of stored reports and its write, another worker saves
+    a report (notes "theirs") for the hospital on day(2)."""
+    from sqlalchemy import create_engine, insert
+
+    from hospital_app.stats import outliers
+
+    with app.app_context():
+        other_worker = create_engine(db.engine.url, poolclass=NullPool)
+    original = outliers.batch_warnings
+
+    def meanwhile(rows):
+        with other_worker.begin() as conn:
+            conn.execute(
+                insert(HospitalStats.__table__).values(
+                    hospital_id=hospital_id,
+                    **report_values(report_date=day(2), notes="theirs"),
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                    version=1,
+                )
+            )
+        return original(rows)
+
+    monkeypatch.setattr(importer, "batch_warnings", meanwhile)
+
+
+def test_a_report_saved_by_someone_else_mid_import_is_a_message_not_a_500(worker, monkeypatch):
+    """The unique constraint stops the import: nothing of the file is written, and the
+    person is told what happened (409) instead of getting an error page."""
+    make_user(worker, "admin", email=ADMIN_EMAIL)
+    browser = signed_in_client(worker, ADMIN_EMAIL)
+    hospital_id = make_hospital(worker, reports=())
+    colleague_saves_during_the_import(worker, monkeypatch, hospital_id)
+    data = csv_bytes([cells(report_date=day(3)), cells(report_date=day(2), notes="mine")])
+    response = upload(browser, data, csrf_token(browser, "/stats/import"))
+    assert response.status_code == 409
+    assert "someone else saved reports for some of the same hospitals and dates" in (
+        page_text(response)
+    )
+    assert reports(worker) == [("NRH-001", day(2), 150, "theirs")]
+    assert len(audit(worker)) == 0
+    monkeypatch.undo()
+    assert browser.get("/stats/import").status_code == 200
+
+
+def test_the_command_says_so_too(app, runner, tmp_path, monkeypatch):
+    hospital_id = make_hospital(app, reports=())
+    colleague_saves_during_the_import(app, monkeypatch, hospital_id)
+    path = write(tmp_path, csv_bytes([cells(report_date=day(2), notes="mine")]))
+    result = runner.invoke(args=["import-stats", path])
+    assert result.exit_code == 1
+    assert "someone else saved reports for some of the same hospitals and dates" in (result.output)
+    assert reports(app) == [("NRH-001", day(2), 150, "theirs")]

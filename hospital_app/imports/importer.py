@@ -23,6 +23,8 @@ from datetime import date, datetime
 from typing import BinaryIO
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import rules
 from ..csvcells import restore
@@ -42,6 +44,14 @@ MAX_ERRORS = 1000
 # A row of this file is well under 20 kB even with 2,000 characters of notes; a longer line
 # is not statistics (and must not fill the memory).
 MAX_LINE_BYTES = 64 * 1024
+# Someone saved a report for one of the file's hospitals and dates between this import's
+# look-up and its write (the unique constraint or a version check said so).
+CLASH_MESSAGE = (
+    "While this file was being imported, someone else saved reports for some of the same "
+    "hospitals and dates, so nothing was imported. Import the file again: what they saved "
+    "is then compared with your rows like any stored report."
+)
+CLASH_ERRORS = (IntegrityError, StaleDataError)
 SAVE_AS_UTF8 = "Save the file as “CSV UTF-8” in your spreadsheet program and import it again."
 
 # What may stop a hospital's rows: None when they may be imported, else the reason.

@@ -11,7 +11,14 @@ from ..extensions import csrf, db
 from ..models import Hospital
 from ..web import see_other
 from .forms import ImportForm
-from .importer import HEADER_LINE, ImportResult, import_reports, template_csv
+from .importer import (
+    CLASH_ERRORS,
+    CLASH_MESSAGE,
+    HEADER_LINE,
+    ImportResult,
+    import_reports,
+    template_csv,
+)
 
 bp = Blueprint("imports", __name__)
 
@@ -52,20 +59,26 @@ def upload():
     result = None
     status = 200
     if form.validate_on_submit():
-        result = import_reports(
-            form.file.data.stream, permission=_permission, dry_run=form.dry_run.data
-        )
-        if result.ok and not result.dry_run:
-            db.session.commit()
-            flash(f"Imported {result.rows:,} rows: {_counts(result)}.", "success")
-            if result.unusual_rows:
-                flash(_unusual(result), "info")
-            return see_other("imports.upload")
-        # A dry run, or a bad file: nothing of it stays.
-        db.session.rollback()
-        status = 200 if result.ok else 422
-        if result.ok:
-            form.dry_run.data = False  # checked: the next press imports it
+        try:
+            result = import_reports(
+                form.file.data.stream, permission=_permission, dry_run=form.dry_run.data
+            )
+            if result.ok and not result.dry_run:
+                db.session.commit()
+                flash(f"Imported {result.rows:,} rows: {_counts(result)}.", "success")
+                if result.unusual_rows:
+                    flash(_unusual(result), "info")
+                return see_other("imports.upload")
+        except CLASH_ERRORS:
+            db.session.rollback()
+            form.form_errors.append(CLASH_MESSAGE)
+            result, status = None, 409
+        else:
+            # A dry run, or a bad file: nothing of it stays.
+            db.session.rollback()
+            status = 200 if result.ok else 422
+            if result.ok:
+                form.dry_run.data = False  # checked: the next press imports it
     elif form.is_submitted():
         status = 422
     return render_template(
