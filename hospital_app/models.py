@@ -102,7 +102,17 @@ class HospitalStats(Timestamped, db.Model):
         # Also the index for one hospital's reports by date.
         UniqueConstraint("hospital_id", "report_date"),
         # One date across the network (the dashboard), and date ranges (the reports list).
-        Index("ix_hospital_stats_report_date", "report_date", "hospital_id"),
+        # It carries the occupancy figures too, so the dashboard's trends over a date range
+        # are read from the index alone, without a look-up of each report's row.
+        Index(
+            "ix_hospital_stats_report_date",
+            "report_date",
+            "hospital_id",
+            "beds_occupied",
+            "beds_total",
+            "icu_beds_occupied",
+            "icu_beds_total",
+        ),
         # Confirmed outliers waiting for follow-up, newest first.
         Index("ix_hospital_stats_outlier", "outlier_confirmed", "report_date"),
         *(CheckConstraint(sql, name=name) for name, sql in rules.stats_check_constraints().items()),

@@ -24,7 +24,7 @@ def upgrade():
     # would lose the report-date triggers. SQLite adds these in place.
     op.add_column('hospital_stats', sa.Column('outlier_confirmed', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column('hospital_stats', sa.Column('outlier_note', sa.String(length=500), nullable=True))
-    op.create_index('ix_hospital_stats_report_date', 'hospital_stats', ['report_date', 'hospital_id'], unique=False)
+    op.create_index('ix_hospital_stats_report_date', 'hospital_stats', ['report_date', 'hospital_id', 'beds_occupied', 'beds_total', 'icu_beds_occupied', 'icu_beds_total'], unique=False)
     op.create_index('ix_hospital_stats_outlier', 'hospital_stats', ['outlier_confirmed', 'report_date'], unique=False)
 
 
