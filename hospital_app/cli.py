@@ -273,11 +273,10 @@ def import_stats(path: str, dry_run: bool) -> None:
         click.echo(f"line {warning.line:,}: unusual: {warning.message}", err=True)
     if result.more_warnings:
         click.echo(f"… and {result.more_warnings:,} more unusual figures, not listed.", err=True)
-    unusual = (
-        f" {result.unusual_rows:,} of them with unusual figures, marked for follow-up."
-        if result.unusual_rows
-        else ""
-    )
+    unusual = ""
+    if result.unusual_rows:
+        marked = "the import would mark them" if dry_run else "marked"
+        unusual = f" {result.unusual_rows:,} of them with unusual figures, {marked} for follow-up."
     if dry_run:
         db.session.rollback()
         click.echo(

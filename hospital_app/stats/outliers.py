@@ -22,6 +22,7 @@ comparisons below are exact fractions, and the numbers in a message agree with t
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,21 @@ from datetime import date
 from fractions import Fraction
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 
 from .. import rules
 from ..extensions import db
@@ -79,9 +94,19 @@ class _Spread:
 
     def usual(self, value: int) -> bool:
         """|value − mean| ≤ k · max(σ, floor), decided without rounding."""
-        gap = abs(value - self.mean)
         k = rules.OUTLIER_SIGMAS
-        return gap <= k * self.floor or gap**2 <= k**2 * self.variance
+        # Floats settle all but a hair's breadth from the edge, quickly (an import checks
+        # every figure of every row); that hair is settled exactly.
+        mean = self.total / self.n
+        variance = max(0.0, (self.n * self.squares - self.total**2) / self.n**2)
+        floor = max(rules.OUTLIER_MIN_SPREAD, mean * rules.OUTLIER_MIN_SPREAD_PERCENT / 100)
+        gap, reach = abs(value - mean), k * max(math.sqrt(variance), floor)
+        if gap < reach * (1 - 1e-9):
+            return True
+        if gap > reach * (1 + 1e-9):
+            return False
+        exact_gap = abs(value - self.mean)
+        return exact_gap <= k * self.floor or exact_gap**2 <= k**2 * self.variance
 
     def band(self) -> tuple[int, int]:
         """The whole numbers this history accepts, lowest and highest: exactly those for which
@@ -151,55 +176,77 @@ def _warnings(row: ReportRow, found) -> list[str]:
     return warnings
 
 
-def _history_query(rows: Sequence[ReportRow]):
-    """One statement: for each row (numbered by its position), its history's aggregates."""
+@functools.lru_cache(maxsize=8)
+def _history_query(size: int):
+    """One statement for a batch of `size` reports: for each (numbered by its position), its
+    history's aggregates. Its values are bound parameters (_parameters), so the statement is
+    built and compiled once per batch size, not once per batch."""
     # The batch as a derived table: one SELECT of bound values per report.
     batch = union_all(
         *(
             select(
-                cast(literal(i), Integer).label("row_no"),
-                cast(literal(row.hospital_id), Integer).label("hospital_id"),
-                literal(row.report_date, Date).label("report_date"),
-                cast(literal(row.report_id or 0), Integer).label("report_id"),
+                literal_column(str(i), Integer).label("row_no"),
+                cast(bindparam(f"h{i}", type_=Integer), Integer).label("hospital_id"),
+                bindparam(f"d{i}", type_=Date).label("report_date"),
+                cast(bindparam(f"r{i}", type_=Integer), Integer).label("report_id"),
             )
-            for i, row in enumerate(rows)
+            for i in range(size)
         )
     ).subquery("batch")
     stats = HospitalStats.__table__
-    wanted = {*rules.OUTLIER_FIELDS, *(f for pair in rules.OCCUPANCY_RATES.values() for f in pair)}
-    # Each report's earlier reports, newest first, numbered 1, 2, … (through the
-    # (hospital_id, report_date) unique index).
-    ranked = (
-        select(
-            batch.c.row_no,
-            stats.c.report_date,
-            *(stats.c[f] for f in sorted(wanted)),
-            func.row_number()
-            .over(partition_by=batch.c.row_no, order_by=stats.c.report_date.desc())
-            .label("rn"),
+    earlier = aliased(stats, name="earlier")
+
+    def before_row(report_date):
+        """The row's hospital's reports dated before it, other than the row's own report."""
+        return select(report_date).where(
+            earlier.c.hospital_id == batch.c.hospital_id,
+            earlier.c.report_date < batch.c.report_date,
+            earlier.c.id != batch.c.report_id,
         )
-        .select_from(batch)
-        .join(
-            stats,
-            and_(
-                stats.c.hospital_id == batch.c.hospital_id,
-                stats.c.report_date < batch.c.report_date,
-                stats.c.id != batch.c.report_id,
-            ),
-        )
-        .subquery("ranked")
+
+    # Two seeks per row in the (hospital_id, report_date) index: the date of the previous
+    # report, and of the OUTLIER_HISTORY-th before it (None when there are fewer). The
+    # history is then at most OUTLIER_HISTORY rows read, however long the hospital's past.
+    limits = select(
+        batch,
+        before_row(func.max(earlier.c.report_date)).scalar_subquery().label("previous"),
+        before_row(earlier.c.report_date)
+        .order_by(earlier.c.report_date.desc())
+        .offset(rules.OUTLIER_HISTORY - 1)
+        .limit(1)
+        .scalar_subquery()
+        .label("oldest"),
     )
-    latest = ranked.c.rn == 1
-    columns = [ranked.c.row_no, func.count().label("n")]
+    # The LIMIT (never reached) keeps the databases from merging this into the join below,
+    # which would run its two subqueries again for every history row.
+    limits = limits.limit(size).subquery("limits")
+    history = and_(
+        stats.c.hospital_id == limits.c.hospital_id,
+        stats.c.report_date < limits.c.report_date,
+        stats.c.id != limits.c.report_id,
+        # A range on the index, not an OR: with fewer reports than that, from the first.
+        stats.c.report_date >= func.coalesce(limits.c.oldest, literal(date.min, Date)),
+    )
+    latest = stats.c.report_date == limits.c.previous
+    columns = [limits.c.row_no, func.count().label("n")]
     for field in rules.OUTLIER_FIELDS:
         # BIGINT: 100,000² does not fit PostgreSQL's 32-bit integer.
-        x = cast(ranked.c[field], BigInteger)
+        x = cast(stats.c[field], BigInteger)
         columns += [func.sum(x).label(f"{field}_sum"), func.sum(x * x).label(f"{field}_sq")]
-    columns.append(func.max(case((latest, ranked.c.report_date))).label("prev_date"))
+    columns.append(func.max(limits.c.previous).label("prev_date"))
     for pair in rules.OCCUPANCY_RATES.values():
         for field in pair:
-            columns.append(func.max(case((latest, ranked.c[field]))).label(f"prev_{field}"))
-    return select(*columns).where(ranked.c.rn <= rules.OUTLIER_HISTORY).group_by(ranked.c.row_no)
+            columns.append(func.max(case((latest, stats.c[field]))).label(f"prev_{field}"))
+    return select(*columns).select_from(limits).join(stats, history).group_by(limits.c.row_no)
+
+
+def _parameters(rows: Sequence[ReportRow]) -> dict:
+    parameters = {}
+    for i, row in enumerate(rows):
+        parameters[f"h{i}"] = row.hospital_id
+        parameters[f"d{i}"] = row.report_date
+        parameters[f"r{i}"] = row.report_id or 0  # no report has id 0
+    return parameters
 
 
 def batch_warnings(rows: Sequence[ReportRow]) -> list[list[str]]:
@@ -216,7 +263,9 @@ def batch_warnings(rows: Sequence[ReportRow]) -> list[list[str]]:
     results: list[list[str]] = []
     for start in range(0, len(rows), BATCH_ROWS):
         chunk = rows[start : start + BATCH_ROWS]
-        found = {r.row_no: r for r in db.session.execute(_history_query(chunk))}
+        found = {
+            r.row_no: r for r in db.session.execute(_history_query(len(chunk)), _parameters(chunk))
+        }
         results += [_warnings(row, found.get(i)) for i, row in enumerate(chunk)]
     return results
 
