@@ -8,7 +8,8 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 # memory, so any number of workers on any number of machines behave as one.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2 + 1)))
 worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Long enough for a large CSV import (100,000 rows take about a minute on a small machine).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 20
 keepalive = 5
 # Behind a reverse proxy on another host, set FORWARDED_ALLOW_IPS to its address.

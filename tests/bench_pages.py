@@ -5,7 +5,7 @@ it) and no assertion on time.
 
 On a migrated database with no hospitals it first runs seed-demo (1,000 hospitals × 365 days)
 and adds 300,000 audit entries; then it signs in through the login form and prints the mean
-time of each page over 20 requests (Flask test client).
+time of each page over 20 requests (Flask test client), and the time of each full CSV export.
 """
 
 from __future__ import annotations
@@ -80,9 +80,19 @@ def main(url: str) -> None:
         hospital_id = db.session.scalar(select(func.min(Hospital.id)))
         user_id = db.session.scalar(select(User.id).where(User.email == EMAIL))
     for path in (
+        "/",
+        "/?days=90",
+        "/?days=365",
         "/hospitals",
+        "/hospitals?sort=-occupancy",
+        "/hospitals?sort=region&status=all",
         f"/hospitals/{hospital_id}",
         f"/hospitals/{hospital_id}/history",
+        "/stats",
+        "/stats?page=500",
+        "/stats?region=Northern",
+        "/stats?hospital=DEMO-0001",
+        "/stats?date_from=2026-03-01&date_to=2026-03-31",
         "/users",
         "/audit",
         "/audit?page=500",
@@ -97,6 +107,11 @@ def main(url: str) -> None:
             status = client.get(path).status_code
             times.append(1000 * (time.perf_counter() - started))
         print(f"{path} {status}: {statistics.mean(times):.1f} ms")
+    for path in ("/hospitals/export.csv?status=all", "/stats/export.csv"):
+        started = time.perf_counter()
+        response = client.get(path)
+        rows = sum(chunk.count(b"\n") for chunk in response.response) - 1
+        print(f"{path}: {rows:,} rows in {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":
