@@ -9,6 +9,12 @@ exactly one.
 
 from __future__ import annotations
 
+from . import rules
+
+# The statistics CSV format: what the reports export writes and the import reads, so that an
+# export imports back unchanged.
+REPORT_COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hospital_app import rules
+from hospital_app.csvcells import REPORT_COLUMNS
 
-COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
+COLUMNS = REPORT_COLUMNS
 
 
 class Hospital:

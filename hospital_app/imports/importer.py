@@ -27,13 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import rules
-from ..csvcells import restore
+from ..csvcells import REPORT_COLUMNS, restore
 from ..extensions import db
 from ..models import Hospital, HospitalStats
 from ..stats.forms import strip_or_none
 from ..stats.outliers import ReportRow, batch_warnings, outlier_note
 
-COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
+COLUMNS = REPORT_COLUMNS
 OPTIONAL_COLUMNS = {"notes"}
 HEADER_LINE = ",".join(COLUMNS)
 # Rows per batch: big enough that the statements per row are few, small enough that a batch's

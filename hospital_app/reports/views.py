@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from .. import rules
-from ..csvcells import neutralise
+from ..csvcells import REPORT_COLUMNS, neutralise
 from ..extensions import db
 from ..hospitals.forms import ListFilters, regions_in_use
 from ..hospitals.views import filtered_hospitals
@@ -23,9 +23,6 @@ from .csvout import csv_response
 from .forms import StatsFilters
 
 bp = Blueprint("reports", __name__)
-
-# The importer's format, column for column, so an export imports back unchanged.
-REPORT_COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
 
 HOSPITAL_COLUMNS = [
     "code",
