@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 
 from ..auth.policy import require
 from ..conflicts import changed_since_opened, explain, form_values
+from ..dashboard.queries import hospital_chart
 from ..database import commit_form
 from ..extensions import db
 from ..models import Hospital, HospitalStats, with_latest_report
@@ -107,8 +108,6 @@ def detail(hospital_id: int):
             .where(HospitalStats.hospital_id == hospital.id)
             .order_by(HospitalStats.report_date.desc())
         )
-    from ..dashboard.queries import hospital_chart  # the chart beside the history (dashboard's)
-
     return render_template(
         "hospitals/detail.html",
         hospital=hospital,
