@@ -715,13 +715,18 @@ def colleague_saves_during_the_import(app, monkeypatch, hospital_id: int) -> Non
     a report (notes "theirs") for the hospital on day(2)."""
     from sqlalchemy import create_engine, insert
 
-    from hospital_app.stats import outliers
-
     with app.app_context():
         other_worker = create_engine(db.engine.url, poolclass=NullPool)
-    original = outliers.batch_warnings
+    original = importer._Importer._apply
+    planted: list[bool] = []
 
-    def meanwhile(rows):
+    def meanwhile(self, report, row):
+        if not planted:
+            planted.append(True)
+            plant()
+        return original(self, report, row)
+
+    def plant():
         with other_worker.begin() as conn:
             conn.execute(
                 insert(HospitalStats.__table__).values(
@@ -732,9 +737,8 @@ def colleague_saves_during_the_import(app, monkeypatch, hospital_id: int) -> Non
                     version=1,
                 )
             )
-        return original(rows)
 
-    monkeypatch.setattr(importer, "batch_warnings", meanwhile)
+    monkeypatch.setattr(importer._Importer, "_apply", meanwhile)
 
 
 def test_a_report_saved_by_someone_else_mid_import_is_a_message_not_a_500(worker, monkeypatch):
@@ -764,3 +768,57 @@ def test_the_command_says_so_too(app, runner, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "someone else saved reports for some of the same hospitals and dates" in (result.output)
     assert reports(app) == [("NRH-001", day(2), 150, "theirs")]
+
+
+@pytest.mark.parametrize("batch_rows", [1000, 5, 1])
+def test_rows_of_one_file_are_each_others_history_however_it_is_batched(
+    app, client, token, monkeypatch, batch_rows
+):
+    """A hospital's spreadsheet: ten steady days, then a spike. The spike is compared with the
+    file's own earlier days, in the dry run as in the import, wherever the batches split."""
+    monkeypatch.setattr(importer, "BATCH_ROWS", batch_rows)
+    make_hospital(app, reports=())
+    steady = [cells(report_date=day(n)) for n in range(12, 2, -1)]
+    data = csv_bytes([*steady, cells(report_date=day(2), beds_occupied=60, icu_beds_occupied=5)])
+
+    checked = upload(client, data, token, dry_run=True)
+    assert "1 row with unusual figures" in page_text(checked)
+    assert "12 Occupied beds (60) is far from this hospital's last 10 reports" in (
+        page_text(checked)
+    )
+    assert count(app, HospitalStats) == 0  # the dry run's writes were rolled back
+    assert len(audit(app)) == 0
+
+    assert upload(client, data, token).status_code == 303
+    flagged = count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True))
+    assert flagged == 1 and count(app, HospitalStats) == 11
+
+
+def test_an_editor_may_bring_back_the_whole_export_unchanged(app, login_as, client):
+    """The export holds every hospital's reports; re-importing it as it is changes nothing,
+    so an editor's other hospitals and archived ones are not refused. A changed row for
+    them still is."""
+    mine = make_hospital(app, reports=({"report_date": day(1)},))
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=({"report_date": day(1)},))
+    make_hospital(
+        app, code="ARC-1", name="Archived", is_active=False, reports=({"report_date": day(1)},)
+    )
+    exported = client.get("/stats/export.csv").get_data()
+    editor = login_as("editor", hospitals=(mine,))
+    token = csrf_token(editor, "/stats/import")
+
+    response = upload(editor, exported, token)
+    assert response.status_code == 303
+    assert "3 rows: 0 new, 0 updated, 3 unchanged" in page_text(editor.get(response.location))
+
+    lines = exported.decode("utf-8-sig").splitlines()
+    changed = [
+        line if not line.startswith("SGH-002") else line.replace(",150,", ",151,", 1)
+        for line in lines
+    ]
+    response = upload(editor, "\n".join(changed).encode(), token)
+    assert response.status_code == 422
+    assert "You can change statistics only for the hospitals assigned to you" in (
+        problems(response)
+    )
+    assert count(app, HospitalStats, HospitalStats.beds_occupied == 151) == 0

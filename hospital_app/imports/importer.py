@@ -165,10 +165,14 @@ class _Known:
 @dataclass
 class _Row:
     line: int
-    hospital_id: int
+    hospital: _Known
     report_date: date
     counts: dict[str, int]
     notes: str | None
+
+    @property
+    def hospital_id(self) -> int:
+        return self.hospital.id
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -232,8 +236,8 @@ class _Importer:
             errors.append(("hospital_code", "Enter the hospital's facility code."))
         elif hospital is None:
             errors.append(("hospital_code", f"No hospital has the code “{_clip(code)}”."))
-        elif hospital.refusal:
-            errors.append(("hospital_code", hospital.refusal))
+        # hospital.refusal (not theirs, archived) is checked in batch(): a row identical to
+        # the stored report changes nothing, so anyone may bring it back in an export.
 
         raw_date = restore(cell("report_date")).strip()
         report_date = None
@@ -282,7 +286,7 @@ class _Importer:
             for name, message in sorted(errors, key=lambda e: order[e[0]]):
                 self.result.add_error(line, name, message)
             return None
-        return _Row(line, hospital.id, report_date, counts, notes)
+        return _Row(line, hospital, report_date, counts, notes)
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -302,8 +306,8 @@ class _Importer:
         codes = {rules.normalise_code(restore(self._code_cell(cells))) for _, cells in records}
         self._look_up_hospitals(codes)
         rows = [row for line, cells in records if (row := self._check(line, cells))]
-        if not self.result.ok or not rows:
-            return  # nothing will be written: the rest of the file is only checked
+        if not rows:
+            return
         session = db.session
         pairs = [(row.hospital_id, row.report_date) for row in rows]
         stored = {
@@ -314,44 +318,62 @@ class _Importer:
                 )
             )
         }
-        loaded = list(stored.values())
         changing: list[tuple[_Row, HospitalStats | None]] = []
         for row in rows:
             report = stored.get((row.hospital_id, row.report_date))
             if report is not None and self._same(report, row):
                 self.result.unchanged += 1
+            elif row.hospital.refusal:
+                self.result.add_error(row.line, "hospital_code", row.hospital.refusal)
             else:
                 changing.append((row, report))
-        # The form's check of unusual figures, for the whole batch in one query. Against the
-        # reports stored (and flushed by earlier batches), not this batch's other rows.
-        warnings = batch_warnings(
-            [
-                ReportRow(row.hospital_id, row.report_date, row.counts, report and report.id)
-                for row, report in changing
-            ]
-        )
-        for (row, report), found in zip(changing, warnings, strict=True):
-            if found:
-                self.result.add_warnings(row.line, found)
+        if not self.result.ok or not changing:
+            self._forget(stored.values())
+            return  # nothing will be written: the rest of the file is only checked
+        written = []
+        for row, report in changing:
             if report is None:
                 self.result.new += 1
+                # The marks are set now, so that setting them again below changes nothing
+                # (no UPDATE) unless the check finds the row unusual.
+                report = HospitalStats(
+                    hospital_id=row.hospital_id,
+                    report_date=row.report_date,
+                    outlier_confirmed=False,
+                    outlier_note=None,
+                )
+                session.add(report)
             else:
                 self.result.updated += 1
-            if self.result.dry_run:
-                continue
-            if report is None:
-                report = HospitalStats(hospital_id=row.hospital_id, report_date=row.report_date)
-                session.add(report)
-                loaded.append(report)
             self._apply(report, row)
+            written.append(report)
+        # Written (and flushed, so the audit trail's after_flush event records them) before the
+        # check of unusual figures, dry runs too (their caller rolls back): each row is then
+        # compared with every report dated before it, this file's earlier rows included,
+        # wherever the batches happen to split.
+        session.flush()
+        warnings = batch_warnings(
+            [
+                ReportRow(row.hospital_id, row.report_date, row.counts, report.id)
+                for (row, _), report in zip(changing, written, strict=True)
+            ]
+        )
+        for (row, _), report, found in zip(changing, written, warnings, strict=True):
+            if found:
+                self.result.add_warnings(row.line, found)
             # Importing them is the confirmation the form asks for: they are listed on the
-            # dashboard for follow-up, as the form's confirmed ones are.
+            # dashboard for follow-up, as the form's confirmed ones are. A mark set to what
+            # it already was is no change: only the rows whose mark changes are written again.
             report.outlier_confirmed = bool(found)
             report.outlier_note = outlier_note(found)
-        if not self.result.dry_run:
-            session.flush()  # the audit trail's after_flush event writes their entries
-        # Keep the session (and the memory) as small as one batch.
-        for report in loaded:
+        session.flush()
+        self._forget([*stored.values(), *written])
+
+    @staticmethod
+    def _forget(reports) -> None:
+        """Keep the session (and the memory) as small as one batch."""
+        session = db.session
+        for report in reports:
             if report in session:
                 session.expunge(report)
 
