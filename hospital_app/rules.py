@@ -129,9 +129,16 @@ def today() -> date:
     return datetime.now(zone()).date()
 
 
+# No report is older than this: a date like 0001-01-01 is a typing slip, and the dashboard's
+# date arithmetic (a year of trends before it) must stay within the calendar.
+EARLIEST_REPORT_DATE = date(2000, 1, 1)
+
+
 def report_date_errors(value: date | None) -> list[str]:
     if value is not None and value > today():
         return [f"The report date cannot be in the future (today is {today().isoformat()})."]
+    if value is not None and value < EARLIEST_REPORT_DATE:
+        return [f"The report date cannot be before {EARLIEST_REPORT_DATE.isoformat()}."]
     return []
 
 

@@ -327,6 +327,9 @@ def test_full_lists_of_pressure_and_outliers(client, world):
         ("date=2024-13-01", "“2024-13-01” is not a date"),
         ("date=yesterday", "“yesterday” is not a date"),
         ("date=" + (date.today() + timedelta(days=400)).isoformat(), "is in the future"),
+        # A year of trends before it would leave the calendar (it was a 500).
+        ("date=0001-01-01", "0001-01-01 is too early: reports start on 2000-01-01."),
+        ("date=1999-12-31&days=365", "1999-12-31 is too early"),
         ("threshold=abc", "“abc” is not a number"),
         ("threshold=NaN", "“NaN” is not a number"),
         ("threshold=Infinity", "“Infinity” is not a number"),
@@ -338,7 +341,9 @@ def test_full_lists_of_pressure_and_outliers(client, world):
         ("page=0", "Page numbers start at 1"),
     ],
 )
-@pytest.mark.parametrize("path", ["/", "/dashboard/missing", "/dashboard/pressure"])
+@pytest.mark.parametrize(
+    "path", ["/", "/dashboard/missing", "/dashboard/pressure", "/dashboard/outliers"]
+)
 def test_bad_arguments_get_a_400_with_the_reason(client, world, path, query, message):
     response = client.get(f"{path}?{query}")
     assert response.status_code == 400

@@ -72,6 +72,7 @@ BAD_REPORTS = [
     ({"report_date": "2026-02-30"}, "report_date", "Enter a real date"),
     ({"report_date": "yesterday"}, "report_date", "Enter a real date"),
     ({"report_date": date.today() + timedelta(days=1)}, "report_date", "cannot be in the future"),
+    ({"report_date": date(1999, 12, 31)}, "report_date", "cannot be before 2000-01-01"),
     ({"notes": "n" * 2001}, "notes", "Keep notes to 2,000 characters."),
 ]
 

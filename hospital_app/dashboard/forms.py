@@ -36,7 +36,7 @@ class DashboardArgs(PageArgs):
             self.day = today
             return
         try:
-            self.day = datetime.strptime(value, "%Y-%m-%d").date()
+            self.day = datetime.strptime(value, rules.REPORT_DATE_FORMAT).date()
         except ValueError:
             raise ValidationError(
                 f"“{value}” is not a date: write it as year-month-day, e.g. {today.isoformat()}."
@@ -44,6 +44,10 @@ class DashboardArgs(PageArgs):
         if self.day > today:
             raise ValidationError(
                 f"{value} is in the future: reports exist up to today ({today.isoformat()})."
+            )
+        if self.day < rules.EARLIEST_REPORT_DATE:
+            raise ValidationError(
+                f"{value} is too early: reports start on {rules.EARLIEST_REPORT_DATE.isoformat()}."
             )
 
     def validate_threshold(self, field: StringField) -> None:
