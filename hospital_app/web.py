@@ -24,10 +24,8 @@ def form_status(form: FlaskForm) -> int:
     return 409 if getattr(form, "conflict", False) else 422
 
 
-class OrderedForm(FlaskForm):
-    """A record form that knows the order its page shows the fields in: the error summary
-    follows it, and the cursor starts in the first field to correct, else the first field.
-    Edit pages send back the version of the record they were opened at (conflicts.py)."""
+class VersionedForm(FlaskForm):
+    """A form that sends back the version of the record its page showed (conflicts.py)."""
 
     version = VersionField()
 
@@ -37,6 +35,11 @@ class OrderedForm(FlaskForm):
         self.form_errors.extend(self.version.errors)
         return valid
 
+
+class OrderedForm(VersionedForm):
+    """A record form that knows the order its page shows the fields in: the error summary
+    follows it, and the cursor starts in the first field to correct, else the first field."""
+
     def visible_fields(self) -> list:
         raise NotImplementedError
 
@@ -45,11 +48,9 @@ class OrderedForm(FlaskForm):
         return next((f for f in shown if f.errors), shown[0])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(VersionedForm):
     """A button that changes something (archive, restore, delete): the CSRF token and the
     version of the record the page showed."""
-
-    version = VersionField()
 
 
 class Choice(SelectField):

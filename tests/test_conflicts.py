@@ -270,3 +270,25 @@ def test_a_report_deleted_meanwhile_says_who_deleted_it(app, client, login_as):
     assert f'href="/hospitals/{hospital_id}"' in response.get_data(as_text=True)
     assert count(app, HospitalStats) == 0
     assert editor.get("/stats/987654/edit").status_code == 404  # never existed: plain 404
+
+
+def test_a_damaged_version_on_a_button_changes_nothing(app, client, admin_id):
+    hospital_id = make_hospital(app, reports=())
+    report_id = make_report(app, hospital_id)
+    target = make_user(app, "viewer", email="val@example.org")
+    token = opened(client, f"/hospitals/{hospital_id}")["csrf"]
+    damaged = {"csrf_token": token, "version": "1x"}
+
+    archived = client.post(f"/hospitals/{hospital_id}/archive", data=damaged, follow_redirects=True)
+    assert "This form was damaged in transit: reload the page. Nothing was changed." in (
+        page_text(archived)
+    )
+    deactivated = client.post(f"/users/{target}/deactivate", data=damaged, follow_redirects=True)
+    assert "damaged in transit" in page_text(deactivated)
+    deleted = client.post(f"/stats/{report_id}/delete", data=damaged)
+    assert deleted.status_code == 422
+    assert "This form was damaged in transit: reload the page." in page_text(deleted)
+
+    assert fetch(app, Hospital, hospital_id).is_active is True
+    assert fetch(app, User, target).is_active is True
+    assert fetch(app, HospitalStats, report_id) is not None

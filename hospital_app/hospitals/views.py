@@ -143,8 +143,10 @@ def edit(hospital_id: int):
 def _set_active(hospital_id: int, active: bool):
     hospital = db.get_or_404(Hospital, hospital_id)
     require("hospital.archive")
-    form = ActionForm()  # its token was checked by CSRFProtect before this view ran
-    if hospital.is_active == active:
+    form = ActionForm()
+    if not form.validate():
+        flash(f"{' '.join(form.form_errors)} Nothing was changed.", "error")
+    elif hospital.is_active == active:
         flash(f"{hospital.name} is already {'active' if active else 'archived'}.", "info")
     elif changed_since_opened(form, hospital):
         explain(form, hospital)

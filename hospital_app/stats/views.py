@@ -116,4 +116,5 @@ def delete(report_id: int):
             return see_other("hospitals.detail", hospital_id=hospital.id)
         flash(" ".join(form.form_errors), "error")
         return see_other("hospitals.detail", hospital_id=hospital.id)
-    return render_template("stats/delete.html", form=form, report=report, hospital=hospital)
+    status = 422 if form.is_submitted() else 200  # a damaged form: its errors are shown
+    return render_template("stats/delete.html", form=form, report=report, hospital=hospital), status

@@ -104,8 +104,10 @@ def edit(user_id: int):
 
 def _set_active(user_id: int, active: bool):
     user = db.get_or_404(User, user_id)
-    form = ActionForm()  # its token was checked by CSRFProtect before this view ran
-    if not active and user.id == current_user.id:
+    form = ActionForm()
+    if not form.validate():
+        flash(f"{' '.join(form.form_errors)} Nothing was changed.", "error")
+    elif not active and user.id == current_user.id:
         flash(
             "You cannot deactivate your own account: another administrator can.",
             "error",
