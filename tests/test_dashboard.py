@@ -209,7 +209,10 @@ def page_text_of(html: str) -> str:
 def enter_links(response) -> set[int]:
     html = response.get_data(as_text=True)
     return {
-        int(i) for i in re.findall(r'class="enter-report" href="/hospitals/(\d+)/stats/new"', html)
+        int(i)
+        for i in re.findall(
+            r'class="enter-report" href="/hospitals/(\d+)/stats/new\?date=[0-9-]+"', html
+        )
     }
 
 

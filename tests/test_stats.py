@@ -357,3 +357,18 @@ def test_a_taken_date_links_to_the_report_that_has_it(app, client, csrf):
     assert f'href="/stats/{existing}/edit">Open the existing report' in response.get_data(
         as_text=True
     )
+
+
+def test_the_new_report_form_starts_at_the_asked_date(app, client):
+    """The dashboard's list of hospitals still to report links with ?date= of the day shown,
+    so a missing past day is not entered under today's date by mistake."""
+    hospital_id = make_hospital(app, reports=())
+    past = date.today() - timedelta(days=6)
+    page = client.get(f"/hospitals/{hospital_id}/stats/new?date={past.isoformat()}")
+    assert f'value="{past.isoformat()}"' in page.get_data(as_text=True)
+    for unusable in ("yesterday", (date.today() + timedelta(days=2)).isoformat(), "1999-01-01"):
+        page = client.get(f"/hospitals/{hospital_id}/stats/new?date={unusable}")
+        assert f'value="{date.today().isoformat()}"' in page.get_data(as_text=True)
+
+    dashboard = client.get(f"/?date={past.isoformat()}").get_data(as_text=True)
+    assert f"/hospitals/{hospital_id}/stats/new?date={past.isoformat()}" in dashboard

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Blueprint, abort, flash, make_response, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -29,6 +31,15 @@ def _report_or_404(report_id: int) -> HospitalStats:
     return report
 
 
+def _asked_date() -> date | None:
+    """A usable ?date=, else None (the form then starts at today, as without one)."""
+    try:
+        asked = datetime.strptime(request.args.get("date", ""), rules.REPORT_DATE_FORMAT).date()
+    except ValueError:
+        return None
+    return None if rules.report_date_errors(asked) else asked
+
+
 @bp.route("/hospitals/<int:hospital_id>/stats/new", methods=["GET", "POST"])
 def new(hospital_id: int):
     # On POST, a shared lock on the hospital row: an archive saved at the same moment waits
@@ -42,6 +53,10 @@ def new(hospital_id: int):
         return render_template("stats/archived.html", hospital=hospital, action=ActionForm()), 409
     form = StatsForm(hospital_id=hospital.id)
     if not form.is_submitted():
+        # ?date=: the day the person came to fill in (the dashboard's missing list links so).
+        asked = _asked_date()
+        if asked is not None:
+            form.report_date.data = asked
         previous = db.session.scalar(
             select(HospitalStats)
             .where(HospitalStats.hospital_id == hospital.id)
