@@ -286,7 +286,10 @@ COUNT_REQUIRED_MESSAGE = "Enter a number, 0 if there are none."
 REPORT_DATE_FORMAT = "%Y-%m-%d"
 REPORT_DATE_MESSAGE = "Enter a real date, like 2026-03-31."
 # "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
-_GROUPED_COUNT = re.compile(r"^\d{1,3}([ ,\u00a0\u202f]\d{3})+$")
+_GROUPED_COUNT = re.compile(r"^[0-9]{1,3}([ ,\u00a0\u202f][0-9]{3})+$")
+# Plain ASCII digits (a minus sign reaches the range check's message): int() alone would
+# also take "2_00", "+5" and other scripts' digits.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def parse_count(raw: str | None, label: str) -> int | None:
@@ -294,15 +297,14 @@ def parse_count(raw: str | None, label: str) -> int | None:
     the message to show when the text is not a whole number (the range is report_errors')."""
     text = (raw or "").strip()
     if _GROUPED_COUNT.match(text):
-        text = re.sub(r"\D", "", text)
+        text = re.sub(r"[^0-9]", "", text)
     if not text:
         return None
-    try:
-        return int(text, 10)
-    except ValueError:
+    if not _WHOLE_NUMBER.fullmatch(text):
         raise ValueError(
             f"{label} must be a whole number from 0 to {MAX_COUNT:,}, not “{(raw or '')[:20]}”."
-        ) from None
+        )
+    return int(text, 10)
 
 
 def notes_errors(notes: str | None) -> list[str]:

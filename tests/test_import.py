@@ -822,3 +822,32 @@ def test_an_editor_may_bring_back_the_whole_export_unchanged(app, login_as, clie
         problems(response)
     )
     assert count(app, HospitalStats, HospitalStats.beds_occupied == 151) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            csv_bytes([cells()]).replace(b"\r\n", b"\r"),
+            "This file's lines end with a carriage return alone (an old Mac format)",
+        ),
+        (
+            csv_bytes([cells()] * 2000).replace(b"\r\n", b"\r"),  # over 64 kB on one "line"
+            "This file's lines end with a carriage return alone (an old Mac format)",
+        ),
+    ],
+    ids=["small", "large"],
+)
+def test_old_mac_line_ends_get_a_message_that_says_so(app, client, token, data, message):
+    response = upload(client, data, token)
+    assert response.status_code == 422
+    assert message in problems(response)
+    assert count(app, HospitalStats) == 0
+
+
+def test_a_doubled_byte_order_mark_is_still_read(app, client, token):
+    make_hospital(app, reports=())
+    data = "\ufeff".encode() + csv_bytes([cells()], bom=True)
+    response = upload(client, data, token)
+    assert response.status_code == 303
+    assert count(app, HospitalStats) == 1

@@ -129,7 +129,15 @@ class _Lines:
             if n == 1:
                 if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                     raise FileProblem(1, f"This file is UTF-16 text, not UTF-8. {SAVE_AS_UTF8}")
-                raw = raw.removeprefix(codecs.BOM_UTF8)
+                while raw.startswith(codecs.BOM_UTF8):  # a BOM saved twice is still one
+                    raw = raw.removeprefix(codecs.BOM_UTF8)
+                if b"\r" in raw.rstrip(b"\r\n"):
+                    # The header holds no quoted text: a carriage return inside it ends lines.
+                    raise FileProblem(
+                        1,
+                        "This file's lines end with a carriage return alone (an old Mac "
+                        f"format), so its lines cannot be told apart. {SAVE_AS_UTF8}",
+                    )
             if len(raw) > MAX_LINE_BYTES:
                 raise FileProblem(
                     n,
