@@ -92,19 +92,18 @@ def edit(report_id: int):
         compare = form_values(form, form.report_fields())
         if changed_since_opened(form, report):
             explain(form, report, compare)
-            return render_template(
-                "stats/edit.html", form=form, report=report, hospital=hospital
-            ), form_status(form)
-        form.apply_report(report)
-        if not db.session.is_modified(report):
-            flash("Nothing was changed.", "info")
-            return see_other("hospitals.detail", hospital_id=hospital.id)
-        if commit_form(form, report, compare):
-            flash(
-                f"The report for {form.report_date.data.isoformat()} of {hospital.name} was saved.",
-                "success",
-            )
-            return see_other("hospitals.detail", hospital_id=hospital.id)
+        else:
+            form.apply_report(report)
+            if not db.session.is_modified(report):
+                flash("Nothing was changed.", "info")
+                return see_other("hospitals.detail", hospital_id=hospital.id)
+            if commit_form(form, report, compare):
+                flash(
+                    f"The report for {form.report_date.data.isoformat()} of {hospital.name} "
+                    "was saved.",
+                    "success",
+                )
+                return see_other("hospitals.detail", hospital_id=hospital.id)
     return render_template(
         "stats/edit.html", form=form, report=report, hospital=hospital
     ), form_status(form)
@@ -120,16 +119,16 @@ def delete(report_id: int):
     if form.validate_on_submit():
         when = report.report_date.isoformat()
         if changed_since_opened(form, report):
-            # They see the figures they would delete, as stored now, and decide again.
+            # They see the figures they would delete, as stored now, and decide again (409).
             explain(form, report)
-            return render_template(
-                "stats/delete.html", form=form, report=report, hospital=hospital
-            ), 409
-        db.session.delete(report)
-        if commit_form(form, report):
-            flash(f"The report for {when} of {hospital.name} was deleted.", "success")
+        else:
+            db.session.delete(report)
+            if commit_form(form, report):
+                flash(f"The report for {when} of {hospital.name} was deleted.", "success")
+            else:
+                flash(" ".join(form.form_errors), "error")
             return see_other("hospitals.detail", hospital_id=hospital.id)
-        flash(" ".join(form.form_errors), "error")
-        return see_other("hospitals.detail", hospital_id=hospital.id)
-    status = 422 if form.is_submitted() else 200  # a damaged form: its errors are shown
-    return render_template("stats/delete.html", form=form, report=report, hospital=hospital), status
+    # Asked to confirm (200), again after a conflict (409), or with a damaged form (422).
+    return render_template(
+        "stats/delete.html", form=form, report=report, hospital=hospital
+    ), form_status(form)

@@ -87,16 +87,14 @@ def edit(user_id: int):
         compare = form.compared_values()
         if changed_since_opened(form, user):
             explain(form, user, compare)
-            return render_template(
-                "users/edit.html", form=form, user=user, action=ActionForm()
-            ), form_status(form)
-        form.apply(user)
-        if not db.session.is_modified(user):
-            flash("Nothing was changed.", "info")
-            return see_other(".index")
-        if commit_form(form, user, compare):
-            flash(f"The account of {user.display_name} ({user.email}) was saved.", "success")
-            return see_other(".index")
+        else:
+            form.apply(user)
+            if not db.session.is_modified(user):
+                flash("Nothing was changed.", "info")
+                return see_other(".index")
+            if commit_form(form, user, compare):
+                flash(f"The account of {user.display_name} ({user.email}) was saved.", "success")
+                return see_other(".index")
     return render_template(
         "users/edit.html", form=form, user=user, action=ActionForm()
     ), form_status(form)
