@@ -23,6 +23,7 @@ from wtforms import HiddenField
 
 from .extensions import db
 from .models import AuditEntry, Hospital, HospitalStats, User
+from .templating import moment  # the time as the pages show it
 
 RECORD_TYPES = {Hospital: "hospital", HospitalStats: "report", User: "user"}
 KINDS = {"hospital": "hospital", "report": "report", "user": "account"}
@@ -110,16 +111,18 @@ def explain(form, record, compare=()) -> Conflict:
     except ObjectDeletedError:
         differences, deleted = [], True
     entry = last_change(record_type, record_id)
-    conflict = Conflict(entry.actor if entry else None, entry.created_at if entry else None)
-    conflict.deleted, conflict.differences = deleted, differences
+    conflict = Conflict(
+        entry.actor if entry else None,
+        entry.created_at if entry else None,
+        deleted=deleted,
+        differences=differences,
+    )
     form.conflict = conflict
     form.form_errors.append(message(conflict, KINDS[record_type]))
     return conflict
 
 
 def message(conflict: Conflict, kind: str) -> str:
-    from .templating import moment  # the time as the pages show it
-
     who = conflict.actor or "Someone else"
     when = f" at {moment(conflict.at)}" if conflict.at else ""
     if conflict.deleted:
