@@ -211,23 +211,29 @@ def _trend(end: date, days: int, *keys):
     )
 
 
+def _occupancy_series(dates: list[date], by_day: dict) -> list[Series]:
+    """Bed and ICU occupancy for each of `dates`, from {day: (beds occupied, beds, ICU beds
+    occupied, ICU beds)}; a day missing there is a gap."""
+    figures = [by_day.get(d, (None,) * 4) for d in dates]
+    return [
+        Series("Bed occupancy", tuple(ratio(f[0], f[1]) for f in figures)),
+        Series("ICU occupancy", tuple(ratio(f[2], f[3]) for f in figures)),
+    ]
+
+
 def network_trend(end: date, days: int) -> Chart:
     dates = days_ending(end, days)
-    by_day = {row[0]: row[1:] for row in db.session.execute(_trend(end, days))}
-    reporting, beds, icu = [], [], []
-    for d in dates:
-        count, occupied, total, icu_occupied, icu_total = by_day.get(d, (None,) * 5)
-        reporting.append(count)
-        beds.append(ratio(occupied, total))
-        icu.append(ratio(icu_occupied, icu_total))
+    counts, by_day = {}, {}
+    for day, count, *figures in db.session.execute(_trend(end, days)):
+        counts[day], by_day[day] = count, figures
     return Chart(
         id="chart-network",
         title=f"Network occupancy, last {days} days to {end.day} {end:%b %Y}",
         caption="Occupied beds over all beds, and occupied ICU beds over all ICU beds, in the "
         "active hospitals that reported each day.",
         dates=dates,
-        series=[Series("Bed occupancy", tuple(beds)), Series("ICU occupancy", tuple(icu))],
-        extra=[("Hospitals reporting", reporting)],
+        series=_occupancy_series(dates, by_day),
+        extra=[("Hospitals reporting", [counts.get(d) for d in dates])],
     )
 
 
@@ -284,17 +290,12 @@ def hospital_chart(
         HospitalStats.hospital_id == hospital.id,
         HospitalStats.report_date.between(dates[0], end),
     )
-    by_day = {row[0]: row[1:] for row in db.session.execute(stmt)}
-    beds, icu = [], []
-    for d in dates:
-        occupied, total, icu_occupied, icu_total = by_day.get(d, (None,) * 4)
-        beds.append(ratio(occupied, total))
-        icu.append(ratio(icu_occupied, icu_total))
+    by_day = {day: figures for day, *figures in db.session.execute(stmt)}
     return Chart(
         id="chart-hospital",
         title=f"{hospital.name}: occupancy, last {days} days to {end.day} {end:%b %Y}",
         caption="Occupied beds over beds, and occupied ICU beds over ICU beds, as reported each "
         "day. Days without a report are gaps.",
         dates=dates,
-        series=[Series("Bed occupancy", tuple(beds)), Series("ICU occupancy", tuple(icu))],
+        series=_occupancy_series(dates, by_day),
     )
