@@ -70,7 +70,6 @@ def index():
         "hospitals/index.html",
         filters=filters,
         page=page,
-        regions=filters.regions,
         export_args=export_args,
     ), (200 if page is not None else 400)
 

@@ -132,7 +132,6 @@ def export_hospitals():
             "hospitals/index.html",
             filters=filters,
             page=None,
-            regions=filters.regions,
             export_args={},
         ), 400
 
