@@ -70,7 +70,7 @@ $(AXE_STAMP): tests/e2e/package.json tests/e2e/package-lock.json
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check hospital_app tests migrations wsgi.py gunicorn.conf.py
+	$(BIN)/ruff format --check hospital_app tests bench migrations wsgi.py gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache tests/e2e/node_modules

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -232,3 +232,31 @@ def _colour(k: int) -> str:
 def _dash(k: int) -> str:
     dash = DASHES[k % len(DASHES)]
     return f' stroke-dasharray="{dash}"' if dash else ""
+
+
+# --- Occupancy, the figure every chart of the app draws --------------------------------------
+
+
+def ratio(part: int | None, whole: int | None) -> float | None:
+    """Percent; None where there is nothing to divide by (no beds, no reports). int(): MariaDB
+    returns SUM() as a Decimal, of whole numbers here."""
+    return 100 * int(part) / int(whole) if whole else None
+
+
+def days_ending(end: date, days: int) -> list[date]:
+    return [end - timedelta(days=days - 1 - i) for i in range(days)]
+
+
+def occupancy_chart(
+    chart_id: str, title: str, caption: str, dates: list[date], by_day: dict, extra=()
+) -> Chart:
+    """Bed and ICU occupancy for each of `dates`, from {day: (beds occupied, beds, ICU beds
+    occupied, ICU beds)}; a day missing there is a gap."""
+    figures = [by_day.get(d, (None,) * 4) for d in dates]
+    series = [
+        Series("Bed occupancy", tuple(ratio(f[0], f[1]) for f in figures)),
+        Series("ICU occupancy", tuple(ratio(f[2], f[3]) for f in figures)),
+    ]
+    return Chart(
+        id=chart_id, title=title, caption=caption, dates=dates, series=series, extra=list(extra)
+    )

@@ -99,7 +99,7 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "").lower()
         in ("1", "true", "yes"),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
-        # The CSV import of statistics (GET/POST /stats/import) alone accepts files this large.
+        # The CSV import of reports (GET/POST /reports/import) alone accepts files this large.
         "IMPORT_MAX_BYTES": _int(env, "IMPORT_MAX_BYTES", 20 * 1024 * 1024),
         # A form left open through a 12-hour shift still submits.
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,

@@ -1,10 +1,11 @@
-"""Edits that never overwrite someone else's work.
+"""Edits that never overwrite someone else's work: what a conflict is, as data.
 
 Every edit form (and every archive, restore, delete or (de)activate button) carries the
 version of the record it was opened at. When it comes back and the record has moved on,
 nothing is written: the form is shown again (409) saying who changed the record and when,
 with their values beside the person's own, and it now carries the new version, so saving
-again applies the person's values knowingly.
+again applies the person's values knowingly. saving.py runs that sequence; this module says
+what happened, and the page (templating.conflict_message) puts it into words.
 
 Two checks make this hold however requests interleave: the version sent back is compared
 with the stored one before anything is changed, and the UPDATE itself says "AND version =
@@ -14,34 +15,20 @@ caught at commit, on every database and every worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import ObjectDeletedError
-from wtforms import HiddenField
 
 from .extensions import db
-from .models import AuditEntry, Hospital, HospitalStats, User
-from .templating import moment  # the time as the pages show it
+from .models import Account, AuditEntry, Hospital, Report
 
-RECORD_TYPES = {Hospital: "hospital", HospitalStats: "report", User: "user"}
-KINDS = {"hospital": "hospital", "report": "report", "user": "account"}
+RECORD_TYPES = {Hospital: "hospital", Report: "report", Account: "account"}
 
-
-class VersionField(HiddenField):
-    """The version of the record when the form was opened. Empty on forms that create."""
-
-    def process_formdata(self, valuelist):
-        raw = valuelist[0].strip() if valuelist else ""
-        try:
-            self.data = int(raw) if raw else None
-        except ValueError:
-            self.data = None
-            raise ValueError("This form was damaged in transit: reload the page.") from None
-
-    def _value(self) -> str:
-        return "" if self.data is None else str(self.data)
+# (label, how to read the stored value from the record, the value in the form)
+Compared = tuple[str, Callable[[object], object], object]
 
 
 @dataclass
@@ -53,8 +40,11 @@ class Difference:
 
 @dataclass
 class Conflict:
-    """What the person needs to decide: who changed the record, when, and how it differs."""
+    """What the person needs to decide: which kind of record, who changed it and when, and
+    how it differs from their form. `actor` and `at` are None when nobody can be named (a
+    change made outside the app)."""
 
+    kind: str
     actor: str | None
     at: datetime | None
     deleted: bool = False
@@ -76,68 +66,36 @@ def last_change(record_type: str, record_id: int) -> AuditEntry | None:
     )
 
 
-def changed_since_opened(form, record) -> bool:
+def changed_since_opened(sent_version: int | None, record) -> bool:
     """The form came back from an older version of `record` than the one stored now.
 
     A form without a version (sent by something other than our pages) is checked only by
     the UPDATE's own version condition."""
-    sent = form.version.data
-    return sent is not None and sent != record.version
+    return sent_version is not None and sent_version != record.version
 
 
-def explain(form, record, compare=()) -> Conflict:
-    """Turn `form` into the 409 answer for `record`, which someone else changed or deleted
-    since the form was opened. `compare` is [(label, stored value getter, your value)].
+def explain(record, compare: Sequence[Compared] = ()) -> Conflict:
+    """The conflict over `record`, which someone else changed or deleted since the form was
+    opened, with the `compare` values that differ.
 
-    Call it after the rollback (commit_form does it) or before any change: the record's
-    attributes then read what is stored now."""
-    if record is None:  # a form that names no record: say what we know
-        form.conflict = Conflict(None, None)
-        form.form_errors.append(
-            "Someone else changed this record while you were editing it, so nothing was "
-            "saved. Open it again to see their changes, then re-apply yours."
-        )
-        return form.conflict
+    Call it after the rollback (saving.py does) or before any change: the record's attributes
+    then read what is stored now."""
     record_type = RECORD_TYPES[type(record)]
-    record_id = db.inspect(record).identity[0]
+    record_id = inspect(record).identity[0]
     try:
         differences = [
             Difference(label, theirs, yours)
             for label, read, yours in compare
             if (theirs := read(record)) != yours
         ]
-        form.version.data = record.version
         deleted = False
     except ObjectDeletedError:
         differences, deleted = [], True
     entry = last_change(record_type, record_id)
-    conflict = Conflict(
-        entry.actor if entry else None,
-        entry.created_at if entry else None,
+    return Conflict(
+        kind=record_type,
+        actor=entry.actor if entry else None,
+        at=entry.created_at if entry else None,
         deleted=deleted,
         differences=differences,
     )
-    form.conflict = conflict
-    form.form_errors.append(message(conflict, KINDS[record_type]))
-    return conflict
-
-
-def message(conflict: Conflict, kind: str) -> str:
-    who = conflict.actor or "Someone else"
-    when = f" at {moment(conflict.at)}" if conflict.at else ""
-    if conflict.deleted:
-        return f"{who} deleted this {kind}{when}, after you opened it, so nothing was saved."
-    return f"{who} changed this {kind}{when}, after you opened it, so nothing was saved. " + (
-        "Their values are beside yours below: check them, then save again to apply yours."
-        if conflict.differences
-        else "Their values are the ones you entered; nothing else differs."
-    )
-
-
-def form_values(form, fields) -> list:
-    """[(label, getter of the stored value, value in the form)] for plain column fields."""
-    return [(f.label.text, _getter(f.name), f.data) for f in fields]
-
-
-def _getter(name: str):
-    return lambda record: getattr(record, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
 
@@ -18,6 +18,7 @@ MESSAGES = {
         "or the record it named does not exist.",
     ),
     405: ("Not allowed here", "This address does not accept that kind of request."),
+    409: ("Not possible now", "The record is not in a state that allows this."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many requests", "Too many requests came from you in a short time. Wait a while."),
 }
@@ -26,6 +27,15 @@ MESSAGES = {
 def _render(code: int, title: str, message: str):
     template = f"errors/{code}.html" if code in (404, 500) else "errors/error.html"
     return render_template(template, code=code, title=title, message=message), code
+
+
+def http_error_page(error: HTTPException):
+    """The page of a 4xx error: what went wrong, and that nothing was changed."""
+    title, message = MESSAGES.get(error.code, (error.name, error.description))
+    if error.code in (403, 409) and error.description != type(error).description:
+        # policy.require() says why; nothing was written.
+        message = f"{error.description} Nothing was changed."
+    return _render(error.code, title, message)
 
 
 def init_app(app: Flask) -> None:
@@ -42,11 +52,7 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code >= 500:
             return server_error(error)
-        title, message = MESSAGES.get(error.code, (error.name, error.description))
-        if error.code == 403 and error.description != Forbidden.description:
-            # policy.require() says why; nothing was written.
-            message = f"{error.description} Nothing was changed."
-        return _render(error.code, title, message)
+        return http_error_page(error)
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

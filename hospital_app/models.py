@@ -1,9 +1,13 @@
-"""What the data is: hospitals and their daily statistics reports, the staff accounts that
-change them, and the audit trail of every change.
+"""What the data is: hospitals and their daily reports, the staff accounts that change them,
+and the audit trail of every change.
 
 The schema itself is built by the Alembic migrations in migrations/; tests check that it
 agrees with these models. The one rule no CHECK constraint can hold on all three databases,
 'report_date is not in the future', is a trigger made by the migration.
+
+Two tables keep the names they were created with: a report's is `hospital_stats` and an
+account's is `users`. Renaming a table would rename its constraints, indexes and triggers on
+three databases for no change in what the data is; the classes carry the product's words.
 """
 
 from __future__ import annotations
@@ -26,18 +30,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
-    func,
-    select,
     true,
 )
-from sqlalchemy.orm import (
-    Mapped,
-    aliased,
-    contains_eager,
-    declared_attr,
-    mapped_column,
-    relationship,
-)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from . import rules
 from .extensions import db
@@ -84,9 +79,7 @@ class Hospital(Timestamped, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     # Filled only by queries that ask for it (contains_eager), never loaded behind one's back.
-    latest_report: Mapped[HospitalStats | None] = relationship(
-        viewonly=True, lazy="raise", uselist=False
-    )
+    latest_report: Mapped[Report | None] = relationship(viewonly=True, lazy="raise", uselist=False)
 
     @property
     def ownership_label(self) -> str:
@@ -96,7 +89,9 @@ class Hospital(Timestamped, db.Model):
         return f"<Hospital {self.code}>"
 
 
-class HospitalStats(Timestamped, db.Model):
+class Report(Timestamped, db.Model):
+    """A hospital's daily report: its figures for one day."""
+
     __tablename__ = "hospital_stats"
     __table_args__ = (
         # Also the index for one hospital's reports by date.
@@ -115,7 +110,10 @@ class HospitalStats(Timestamped, db.Model):
         ),
         # Confirmed outliers waiting for follow-up, newest first.
         Index("ix_hospital_stats_outlier", "outlier_confirmed", "report_date"),
-        *(CheckConstraint(sql, name=name) for name, sql in rules.stats_check_constraints().items()),
+        *(
+            CheckConstraint(sql, name=name)
+            for name, sql in rules.report_check_constraints().items()
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,30 +146,12 @@ class HospitalStats(Timestamped, db.Model):
         return 100 * self.icu_beds_occupied / self.icu_beds_total if self.icu_beds_total else None
 
     def __repr__(self) -> str:
-        return f"<HospitalStats hospital={self.hospital_id} {self.report_date}>"
-
-
-def with_latest_report(stmt):
-    """Join each hospital of `stmt` to its newest report and fill `latest_report` from it.
-
-    A correlated subquery, so the database looks up only the hospitals the page shows
-    (through the (hospital_id, report_date) unique index), in the same single query.
-    """
-    latest = aliased(HospitalStats)
-    newer = aliased(HospitalStats)
-    newest_date = (
-        select(func.max(newer.report_date))
-        .where(newer.hospital_id == Hospital.id)
-        .scalar_subquery()
-    )
-    return stmt.outerjoin(
-        latest, (latest.hospital_id == Hospital.id) & (latest.report_date == newest_date)
-    ).options(contains_eager(Hospital.latest_report.of_type(latest)))
+        return f"<Report hospital={self.hospital_id} {self.report_date}>"
 
 
 # --- Accounts --------------------------------------------------------------------------------
 
-# Which hospitals an editor may change the statistics of.
+# Which hospitals an editor may enter and change the reports of.
 hospital_editors = Table(
     "hospital_editors",
     db.metadata,
@@ -181,10 +161,12 @@ hospital_editors = Table(
 )
 
 
-class User(Timestamped, UserMixin, db.Model):
+class Account(Timestamped, UserMixin, db.Model):
+    """A person who signs in: their role, and for an editor the hospitals they report for."""
+
     __tablename__ = "users"
     __table_args__ = tuple(
-        CheckConstraint(sql, name=name) for name, sql in rules.user_check_constraints().items()
+        CheckConstraint(sql, name=name) for name, sql in rules.account_check_constraints().items()
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,7 +198,7 @@ class User(Timestamped, UserMixin, db.Model):
         return self.role == "admin"
 
     def __repr__(self) -> str:
-        return f"<User {self.email} {self.role}>"
+        return f"<Account {self.email} {self.role}>"
 
 
 class LoginAttempt(db.Model):
@@ -253,6 +235,7 @@ class JSONText(TypeDecorator):
 
 class AuditEntry(db.Model):
     """One change to a hospital, a report or an account: who, when, what, old and new values.
+    `record_type` is "hospital", "report" or "account".
 
     Written by audit.trail in the same flush as the change, never by a view.
     """
@@ -280,4 +263,4 @@ class AuditEntry(db.Model):
     # {field: [old, new]}
     changes: Mapped[dict] = mapped_column(JSONText)
 
-    user: Mapped[User | None] = relationship(lazy="raise")
+    user: Mapped[Account | None] = relationship(lazy="raise")

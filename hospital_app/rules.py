@@ -1,7 +1,9 @@
 """The data rules, written once.
 
-Forms call the checks below to put a message beside a field; models.py turns the same tables
-into CHECK constraints, so a row that breaks a rule cannot be stored by any path.
+Forms and the CSV import call the checks below to put a message beside a field or a cell;
+models.py turns the same tables into CHECK constraints, so a row that breaks a rule cannot be
+stored by any path. What each field is called, on every page and in every message, is here too
+(FIELD_LABELS).
 """
 
 from __future__ import annotations
@@ -16,6 +18,46 @@ from flask import current_app, has_app_context
 from sqlalchemy import Boolean
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+
+# --- What the fields are called --------------------------------------------------------------
+
+# One name per field for the forms, the import's messages, the audit trail and the warnings
+# about unusual figures. Keys are the models' attribute names.
+FIELD_LABELS: dict[str, str] = {
+    # Hospitals
+    "code": "Facility code",
+    "name": "Name",
+    "region": "Region",
+    "city": "City",
+    "ownership": "Ownership",
+    "is_active": "Active",
+    # Reports
+    "hospital_id": "Hospital",
+    "report_date": "Report date",
+    "beds_total": "Total beds",
+    "beds_occupied": "Occupied beds",
+    "icu_beds_total": "Total ICU beds",
+    "icu_beds_occupied": "Occupied ICU beds",
+    "ventilators_total": "Total ventilators",
+    "ventilators_in_use": "Ventilators in use",
+    "admissions": "Admissions",
+    "discharges": "Discharges",
+    "deaths": "Deaths",
+    "notes": "Notes",
+    "outlier_confirmed": "Unusual figures confirmed",
+    "outlier_note": "What was unusual",
+    # Accounts
+    "email": "Email",
+    "display_name": "Name",
+    "role": "Role",
+    "hospitals": "Assigned hospitals",
+    "password": "Password",
+}
+
+
+def label(field: str) -> str:
+    return FIELD_LABELS[field]
+
 
 # --- Hospitals -------------------------------------------------------------------------------
 
@@ -39,27 +81,40 @@ def normalise_space(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
+CODE_REQUIRED_MESSAGE = "Enter the hospital's facility code."
+
+
 def code_errors(code: str) -> list[str]:
     return [] if CODE_RE.fullmatch(code) else [CODE_MESSAGE]
 
 
-# --- Statistics reports ----------------------------------------------------------------------
+def clip(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters for a message that quotes what was typed."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unknown_code_message(code: str) -> str:
+    return f"No hospital has the code “{clip(code)}”."
+
+
+# --- Daily reports --------------------------------------------------------------------------
 
 MAX_COUNT = 100_000
 NOTES_MAX = 2000
 OUTLIER_NOTE_MAX = 500
 
-COUNT_FIELDS: dict[str, str] = {
-    "beds_total": "Beds, total",
-    "beds_occupied": "Beds, occupied",
-    "icu_beds_total": "ICU beds, total",
-    "icu_beds_occupied": "ICU beds, occupied",
-    "ventilators_total": "Ventilators, total",
-    "ventilators_in_use": "Ventilators in use",
-    "admissions": "Admissions",
-    "discharges": "Discharges",
-    "deaths": "Deaths",
-}
+# The figures of a daily report, in the order of the form and of the CSV columns: what the
+# hospital has and uses that day (the census), then the patients who moved that day.
+CENSUS_FIELDS: tuple[str, ...] = (
+    "beds_total",
+    "beds_occupied",
+    "icu_beds_total",
+    "icu_beds_occupied",
+    "ventilators_total",
+    "ventilators_in_use",
+)
+FLOW_FIELDS: tuple[str, ...] = ("admissions", "discharges", "deaths")
+COUNT_FIELDS: tuple[str, ...] = CENSUS_FIELDS + FLOW_FIELDS
 
 # Figures that rarely change from one report to the next: a new report starts with them.
 CAPACITY_FIELDS = ("beds_total", "icu_beds_total", "ventilators_total")
@@ -97,18 +152,18 @@ CAPACITY_RULES: tuple[AtMost, ...] = (
 )
 
 
-def count_range_message(label: str) -> str:
-    return f"{label} must be a whole number from 0 to {MAX_COUNT:,}."
+def count_range_message(field: str) -> str:
+    return f"{label(field)} must be a whole number from 0 to {MAX_COUNT:,}."
 
 
 def report_errors(values: Mapping[str, int | None]) -> dict[str, list[str]]:
     """Every rule a report's counts break, as {field: [messages]}. Missing values are skipped:
     the 'required' check reports them."""
     errors: dict[str, list[str]] = {}
-    for field, label in COUNT_FIELDS.items():
+    for field in COUNT_FIELDS:
         value = values.get(field)
         if value is not None and not 0 <= value <= MAX_COUNT:
-            errors.setdefault(field, []).append(count_range_message(label))
+            errors.setdefault(field, []).append(count_range_message(field))
     for rule in CAPACITY_RULES:
         part, whole = values.get(rule.part), values.get(rule.whole)
         if part is None or whole is None or rule.part in errors or rule.whole in errors:
@@ -134,6 +189,26 @@ def today() -> date:
 EARLIEST_REPORT_DATE = date(2000, 1, 1)
 
 
+REPORT_DATE_FORMAT = "%Y-%m-%d"
+REPORT_DATE_REQUIRED_MESSAGE = "Enter the date the figures are for."
+
+
+def parse_report_date(text: str | None) -> date | None:
+    """A date typed as year-month-day (the form, the import, a list's filters, ?date=); None
+    when nothing was typed. Raises ValueError with the message to show when it is not one.
+    Whether the date may carry a report is report_date_errors'."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, REPORT_DATE_FORMAT).date()
+    except ValueError:
+        raise ValueError(
+            f"“{clip(text, 20)}” is not a date: write it as year-month-day, "
+            f"like {today().isoformat()}."
+        ) from None
+
+
 def report_date_errors(value: date | None) -> list[str]:
     if value is not None and value > today():
         return [f"The report date cannot be in the future (today is {today().isoformat()})."]
@@ -156,7 +231,7 @@ ROLES: dict[str, str] = {
 }
 ROLE_HELP: dict[str, str] = {
     "admin": "does everything, including managing accounts",
-    "editor": "adds and changes statistics of the hospitals assigned to them; sees all",
+    "editor": "adds and changes the reports of the hospitals assigned to them; sees all",
     "viewer": "sees everything, changes nothing",
 }
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
@@ -175,6 +250,19 @@ def email_errors(email: str) -> list[str]:
     return []
 
 
+def display_name_errors(name: str) -> list[str]:
+    """`name` as normalise_space() left it."""
+    if not name:
+        return ["Enter the person's name."]
+    if len(name) > DISPLAY_NAME_MAX:
+        return [f"Keep the name to {DISPLAY_NAME_MAX} characters."]
+    return []
+
+
+# Only editors are assigned to hospitals: the message that follows says what to change.
+ONLY_EDITORS_MESSAGE = "Only editors are assigned to hospitals"
+
+
 def password_errors(password: str, email: str = "") -> list[str]:
     if len(password) < PASSWORD_MIN:
         return [f"Use at least {PASSWORD_MIN} characters; this password has {len(password)}."]
@@ -190,7 +278,7 @@ def password_errors(password: str, email: str = "") -> list[str]:
 # --- The same rules as database constraints --------------------------------------------------
 
 
-def stats_check_constraints() -> dict[str, str]:
+def report_check_constraints() -> dict[str, str]:
     """{constraint name: SQL condition} for hospital_stats."""
     checks = {f"{field}_range": f"{field} BETWEEN 0 AND {MAX_COUNT}" for field in COUNT_FIELDS}
     for rule in CAPACITY_RULES:
@@ -198,7 +286,7 @@ def stats_check_constraints() -> dict[str, str]:
     return checks
 
 
-def user_check_constraints() -> dict[str, str]:
+def account_check_constraints() -> dict[str, str]:
     roles = ", ".join(f"'{key}'" for key in ROLES)
     return {"role_known": f"role IN ({roles})", "display_name_not_blank": "display_name <> ''"}
 
@@ -247,8 +335,8 @@ def _code_format_mysql(element, compiler, **kw):
     )
 
 
-# --- Unusual figures (issue 5): warnings to confirm, never refusals ---------------------------
-# stats/outliers.py applies these when a report is entered, edited or imported.
+# --- Unusual figures: warnings to confirm, never refusals -------------------------------------
+# outliers.py applies these when a report is entered, edited or imported.
 
 # A figure is compared with the hospital's last OUTLIER_HISTORY reports before its date, once
 # there are at least OUTLIER_MIN_HISTORY of them: it is unusual when it lies more than
@@ -264,14 +352,12 @@ OUTLIER_MIN_SPREAD_PERCENT = 10
 # Figures compared with their history, as the warnings name them. Capacities (totals) are
 # left out: they change rarely and in steps, and a changed capacity is checked by the
 # occupancy jump below.
-OUTLIER_FIELDS: dict[str, str] = {
-    "beds_occupied": "Occupied beds",
-    "icu_beds_occupied": "Occupied ICU beds",
-    "ventilators_in_use": "Ventilators in use",
-    "admissions": "Admissions",
-    "discharges": "Discharges",
-    "deaths": "Deaths",
-}
+OUTLIER_FIELDS: tuple[str, ...] = (
+    "beds_occupied",
+    "icu_beds_occupied",
+    "ventilators_in_use",
+    *FLOW_FIELDS,
+)
 # Occupancy (percent) that moves by more than this many points from the previous report.
 OUTLIER_JUMP_POINTS = 30
 OCCUPANCY_RATES: dict[str, tuple[str, str]] = {
@@ -283,8 +369,6 @@ OCCUPANCY_RATES: dict[str, tuple[str, str]] = {
 # --- Reading typed figures: the report form and the CSV import -------------------------------
 
 COUNT_REQUIRED_MESSAGE = "Enter a number, 0 if there are none."
-REPORT_DATE_FORMAT = "%Y-%m-%d"
-REPORT_DATE_MESSAGE = "Enter a real date, like 2026-03-31."
 # "1,200" or "1 200" as typed from a paper form; groups of three only, so "1,5" stays an error.
 _GROUPED_COUNT = re.compile(r"^[0-9]{1,3}([ ,\u00a0\u202f][0-9]{3})+$")
 # Plain ASCII digits (a minus sign reaches the range check's message): int() alone would
@@ -292,9 +376,10 @@ _GROUPED_COUNT = re.compile(r"^[0-9]{1,3}([ ,\u00a0\u202f][0-9]{3})+$")
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
-def parse_count(raw: str | None, label: str) -> int | None:
-    """A typed count as a whole number; None when nothing was typed. Raises ValueError with
-    the message to show when the text is not a whole number (the range is report_errors')."""
+def parse_count(raw: str | None, field: str) -> int | None:
+    """A typed count of `field` as a whole number; None when nothing was typed. Raises
+    ValueError with the message to show when the text is not a whole number (the range is
+    report_errors')."""
     text = (raw or "").strip()
     if _GROUPED_COUNT.match(text):
         text = re.sub(r"[^0-9]", "", text)
@@ -302,12 +387,20 @@ def parse_count(raw: str | None, label: str) -> int | None:
         return None
     if not _WHOLE_NUMBER.fullmatch(text):
         raise ValueError(
-            f"{label} must be a whole number from 0 to {MAX_COUNT:,}, not “{(raw or '')[:20]}”."
+            f"{label(field)} must be a whole number from 0 to {MAX_COUNT:,}, "
+            f"not “{(raw or '')[:20]}”."
         )
     return int(text, 10)
 
 
+def strip_or_none(value: str | None) -> str | None:
+    """Text with its outer white space trimmed; None when nothing is left (stored as NULL)."""
+    value = (value or "").strip()
+    return value or None
+
+
+NOTES_MESSAGE = f"Keep notes to {NOTES_MAX:,} characters."
+
+
 def notes_errors(notes: str | None) -> list[str]:
-    if notes is not None and len(notes) > NOTES_MAX:
-        return [f"Keep notes to {NOTES_MAX:,} characters."]
-    return []
+    return [NOTES_MESSAGE] if notes is not None and len(notes) > NOTES_MAX else []

@@ -26,7 +26,7 @@ def _headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.endpoint != "static":
-        # Statistics must not linger in a shared computer's cache or a proxy.
+        # Reports must not linger in a shared computer's cache or a proxy.
         headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

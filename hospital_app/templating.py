@@ -1,4 +1,4 @@
-"""Jinja filters and helpers for formatting numbers and dates for people."""
+"""Jinja filters and helpers for formatting numbers, dates and conflicts for people."""
 
 from __future__ import annotations
 
@@ -42,6 +42,20 @@ def audit_value(value) -> str:
     return str(value)
 
 
+def conflict_message(conflict) -> str:
+    """A conflicts.Conflict in words: who changed or deleted the record, and when."""
+    kind = conflict.kind
+    who = conflict.actor or "Someone else"
+    when = f" at {moment(conflict.at)}" if conflict.at else ""
+    if conflict.deleted:
+        return f"{who} deleted this {kind}{when}, after you opened it, so nothing was saved."
+    return f"{who} changed this {kind}{when}, after you opened it, so nothing was saved. " + (
+        "Their values are beside yours below: check them, then save again to apply yours."
+        if conflict.differences
+        else "Their values are the ones you entered; nothing else differs."
+    )
+
+
 def url_with(**changes) -> str:
     """This page's URL with some query arguments changed (None drops one): pagination and
     filter links keep every other argument."""
@@ -54,15 +68,17 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, **helpers) -> None:
+    """The filters, and the globals every template may use: `helpers` are handed in by the
+    modules that own them (the policy's can(), the field labels)."""
     app.jinja_env.filters.update(
-        number=number, percent=percent, day=day, moment=moment, audit_value=audit_value
+        number=number,
+        percent=percent,
+        day=day,
+        moment=moment,
+        audit_value=audit_value,
+        conflict_message=conflict_message,
     )
-    from .audit.trail import FIELD_LABELS
-    from .auth.policy import can
-
-    app.jinja_env.globals.update(
-        url_with=url_with, rules=rules, today=rules.today, can=can, field_labels=FIELD_LABELS
-    )
+    app.jinja_env.globals.update(url_with=url_with, rules=rules, today=rules.today, **helpers)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1,14 +1,20 @@
-"""Small helpers every blueprint's views share."""
+"""What every area's views and forms share: redirects, status codes, the base forms and the
+fields of the lists' query strings."""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, url_for
-from flask_wtf import FlaskForm
-from wtforms import Form, IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional, ValidationError
+from collections.abc import Sequence
 
-from .conflicts import VersionField
+from flask import current_app, flash, redirect, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from . import rules
+from .conflicts import Compared, Conflict
 from .extensions import db
+from .saving import Outcome
+from .templating import conflict_message
 
 
 def see_other(endpoint: str, **values):
@@ -16,24 +22,68 @@ def see_other(endpoint: str, **values):
     return redirect(url_for(endpoint, **values), code=303)
 
 
-def form_status(form: FlaskForm) -> int:
-    """200 for a fresh form; 409 when someone else's change got in first (commit_form marks
-    the form); 422 when invalid."""
+def form_status(form) -> int:
+    """200 for a fresh form; 409 when someone else's change got in first; 422 when invalid."""
     if not form.is_submitted():
         return 200
-    return 409 if getattr(form, "conflict", False) else 422
+    return 409 if form.conflict is not None else 422
+
+
+def list_status(page) -> int:
+    """A list page whose query string could not be used (page is None) is a 400."""
+    return 200 if page is not None else 400
+
+
+def export_args() -> dict:
+    """This list's query string without its page: an export holds every page."""
+    return {k: v for k, v in request.args.items() if k != "page"}
+
+
+# --- Forms that change a record --------------------------------------------------------------
+
+
+class VersionField(HiddenField):
+    """The version of the record when the form was opened. Empty on forms that create."""
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0].strip() if valuelist else ""
+        try:
+            self.data = int(raw) if raw else None
+        except ValueError:
+            self.data = None
+            raise ValueError("This form was damaged in transit: reload the page.") from None
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
 
 
 class VersionedForm(FlaskForm):
-    """A form that sends back the version of the record its page showed (conflicts.py)."""
+    """A form that sends back the version of the record its page showed (conflicts.py).
+
+    `conflict` is set (by saving.py) when someone else changed the record first; the page
+    then shows who and what differs, with the status 409."""
 
     version = VersionField()
+    conflict: Conflict | None = None
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         # The version is hidden: its error goes to the top of the form, where it is seen.
         self.form_errors.extend(self.version.errors)
         return valid
+
+    def compared_values(self) -> list[Compared]:
+        """What a conflict shows beside the stored record: none, unless a form says."""
+        return []
+
+
+def form_values(fields: Sequence[Field]) -> list[Compared]:
+    """Conflict values of plain column fields: label, stored value, value in the form."""
+    return [(f.label.text, _getter(f.name), f.data) for f in fields]
+
+
+def _getter(name: str):
+    return lambda record: getattr(record, name)
 
 
 class OrderedForm(VersionedForm):
@@ -53,6 +103,28 @@ class ActionForm(VersionedForm):
     version of the record the page showed."""
 
 
+def flash_toggle(form, outcome: Outcome, saved: str, unchanged: str, conflict_hint: str) -> None:
+    """Say on the next page how an action button (saving.toggle) ended: `saved`, `unchanged`
+    (the record was in that state already), or what stopped it."""
+    if outcome is Outcome.SAVED:
+        flash(saved, "success")
+    elif outcome is Outcome.UNCHANGED:
+        flash(unchanged, "info")
+    else:
+        flash(action_problem(form, conflict_hint), "error")
+
+
+def action_problem(form: VersionedForm, conflict_hint: str) -> str:
+    """Why an action button changed nothing, for the flash message of the page it returns to:
+    someone else's change (and `conflict_hint`, what to do now), or the form's own errors."""
+    if form.conflict is not None:
+        return f"{conflict_message(form.conflict)} {conflict_hint}"
+    return f"{' '.join(form.form_errors)} Nothing was changed."
+
+
+# --- The lists' query strings ----------------------------------------------------------------
+
+
 class Choice(SelectField):
     """A select whose wrong value (say, from a hand-edited query string) gets a message."""
 
@@ -61,8 +133,32 @@ class Choice(SelectField):
             raise ValidationError(f"“{self.data}” is not one of the choices.")
 
 
+class RegionFilter(StringField):
+    """?region=, one of `form.regions` (the stored spellings). A region typed in another case
+    becomes its stored spelling, so the query compares it exactly and can use the region
+    index instead of lower(region) over every row."""
+
+    def __init__(self, label: str = "Region", **kwargs):
+        super().__init__(
+            label,
+            filters=[rules.normalise_space],
+            validators=[Length(max=rules.REGION_MAX)],
+            **kwargs,
+        )
+
+    def post_validate(self, form, validation_stopped: bool) -> None:
+        if validation_stopped or self.errors or not self.data:
+            return
+        stored = next((r for r in form.regions if r.lower() == self.data.lower()), None)
+        if stored is None:
+            self.errors.append(f"No hospital is in the region “{self.data}”.")
+        else:
+            self.data = stored
+
+
 class PageArgs(Form):
-    """?page=N, checked: a page number that is not one gets a message, not a 500."""
+    """?page=N, checked: a page number that is not one gets a message, not a 500. Plain
+    Form: a GET changes nothing, so it needs no CSRF token."""
 
     page = IntegerField(
         default=1,

@@ -3,10 +3,10 @@ as the change, so a failed change leaves neither."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from conftest import (
+from helpers import (
     ADMIN_EMAIL,
     count,
     count_queries,
@@ -21,11 +21,12 @@ from conftest import (
     report_form,
     report_values,
     signed_in_client,
+    today,
 )
 from sqlalchemy import select, update
 
 from hospital_app.extensions import db
-from hospital_app.models import AuditEntry, Hospital, HospitalStats
+from hospital_app.models import AuditEntry, Hospital, Report
 
 
 def entries(app, *where) -> list[AuditEntry]:
@@ -101,8 +102,8 @@ def test_report_edit_and_delete_keep_the_old_values(app, client, csrf):
     hospital_id = make_hospital(app, reports=())
     report_id = make_report(app, hospital_id, admissions=30, notes="first")
     data = report_form(csrf, admissions=31, notes="corrected")
-    assert client.post(f"/stats/{report_id}/edit", data=data).status_code == 303
-    assert client.post(f"/stats/{report_id}/delete", data={"csrf_token": csrf}).status_code == 303
+    assert client.post(f"/reports/{report_id}/edit", data=data).status_code == 303
+    assert client.post(f"/reports/{report_id}/delete", data={"csrf_token": csrf}).status_code == 303
 
     update_entry = only_entry(app, AuditEntry.action == "update")
     assert update_entry.changes == {"admissions": [30, 31], "notes": ["first", "corrected"]}
@@ -118,7 +119,7 @@ def test_report_edit_and_delete_keep_the_old_values(app, client, csrf):
 
 def test_signing_in_is_not_recorded_as_a_change_to_the_account(app, client):
     # `client` signed in through the form, which stamped last_login_at.
-    assert entries(app, AuditEntry.record_type == "user", AuditEntry.action != "create") == []
+    assert entries(app, AuditEntry.record_type == "account", AuditEntry.action != "create") == []
 
 
 def test_changes_made_outside_a_request_name_the_system(app):
@@ -144,13 +145,16 @@ def test_a_failure_after_the_audit_row_was_flushed_leaves_neither(worker, monkey
     hospital_id = make_hospital(worker, name="Before")
     before = len(entries(worker))
 
-    def flush_then_fail(form, *record_and_compare):
+    from hospital_app.hospitals.forms import HospitalForm
+
+    apply = HospitalForm.apply
+
+    def apply_flush_then_fail(form, hospital):
+        apply(form, hospital)
         db.session.flush()  # the UPDATE and its audit row reach the database…
         raise RuntimeError("injected fault after the flush")  # …then the request fails
 
-    from hospital_app.hospitals import views
-
-    monkeypatch.setattr(views, "commit_form", flush_then_fail)
+    monkeypatch.setattr(HospitalForm, "apply", apply_flush_then_fail)
     with count_queries(worker) as sent:
         response = client.post(
             f"/hospitals/{hospital_id}/edit", data=hospital_form(csrf, name="After")
@@ -170,7 +174,7 @@ def test_a_failing_audit_insert_takes_the_change_with_it(worker):
     with count_queries(worker, fail_on="INSERT INTO audit_log"):
         response = client.post("/hospitals/new", data=new_hospital_form(csrf))
     assert response.status_code == 500
-    assert count(worker, Hospital) == 0 and count(worker, HospitalStats) == 0
+    assert count(worker, Hospital) == 0 and count(worker, Report) == 0
     assert count(worker, AuditEntry) == before
 
 
@@ -192,7 +196,7 @@ def test_hospital_history_lists_its_changes_and_its_reports_newest_first(app, cl
     report_id = make_report(app, hospital_id)
     make_report(app, other_id)
     client.post(f"/hospitals/{hospital_id}/edit", data=hospital_form(csrf, region="Northwest"))
-    client.post(f"/stats/{report_id}/delete", data={"csrf_token": csrf})
+    client.post(f"/reports/{report_id}/delete", data={"csrf_token": csrf})
 
     response = client.get(f"/hospitals/{hospital_id}/history")
     assert response.status_code == 200
@@ -212,14 +216,14 @@ def test_hospital_history_lists_its_changes_and_its_reports_newest_first(app, cl
 def test_report_history_outlives_the_report(app, client, csrf):
     hospital_id = make_hospital(app, reports=())
     report_id = make_report(app, hospital_id, deaths=2)
-    client.post(f"/stats/{report_id}/delete", data={"csrf_token": csrf})
-    response = client.get(f"/stats/{report_id}/history")
+    client.post(f"/reports/{report_id}/delete", data={"csrf_token": csrf})
+    response = client.get(f"/reports/{report_id}/history")
     assert response.status_code == 200
     text = page_text(response)
     assert "This report was deleted; its history is kept." in text
     assert "Deaths was 2" in text
     assert "Northside Regional Hospital" in text
-    assert client.get("/stats/987654/history").status_code == 404
+    assert client.get("/reports/987654/history").status_code == 404
 
 
 def test_history_links_are_on_the_hospital_and_report_pages(app, client):
@@ -227,10 +231,10 @@ def test_history_links_are_on_the_hospital_and_report_pages(app, client):
     html = client.get(f"/hospitals/{hospital_id}").get_data(as_text=True)
     assert f'href="/hospitals/{hospital_id}/history"' in html
     with app.app_context():
-        report_id = db.session.scalar(select(HospitalStats.id))
-    assert f'href="/stats/{report_id}/history"' in html
-    edit_page = client.get(f"/stats/{report_id}/edit").get_data(as_text=True)
-    assert f'href="/stats/{report_id}/history"' in edit_page
+        report_id = db.session.scalar(select(Report.id))
+    assert f'href="/reports/{report_id}/history"' in html
+    edit_page = client.get(f"/reports/{report_id}/edit").get_data(as_text=True)
+    assert f'href="/reports/{report_id}/history"' in edit_page
 
 
 def test_history_is_paginated_with_a_fixed_number_of_queries(app, client):
@@ -238,7 +242,7 @@ def test_history_is_paginated_with_a_fixed_number_of_queries(app, client):
     with count_queries(app) as few:
         assert client.get(f"/hospitals/{hospital_id}/history").status_code == 200
     for d in range(1, 13):
-        make_report(app, hospital_id, report_date=date.today() - timedelta(days=d))
+        make_report(app, hospital_id, report_date=today() - timedelta(days=d))
     with count_queries(app) as many:
         response = client.get(f"/hospitals/{hospital_id}/history")
     assert len(many) == len(few)
@@ -276,7 +280,7 @@ def test_audit_page_filters_by_person_record_type_and_dates(app, client, csrf, a
     by_otto = shown(f"?user={other}")
     assert "By Otto" in by_otto and "changed to By Ada" not in by_otto
     assert "By Ada" in shown(f"?user={admin_id}")
-    only_users = shown("?record_type=user")
+    only_users = shown("?record_type=account")
     assert "Account other@example.org" in only_users and "Hospital NRH-001" not in only_users
     in_2020 = shown("?date_from=2020-01-01&date_to=2020-01-31")
     assert "Showing 1–1 of 1 changes" in in_2020

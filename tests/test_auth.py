@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from conftest import (
+from helpers import (
     ADMIN_EMAIL,
     CSRF_RE,
     FAST_HASH,
@@ -36,7 +36,7 @@ from hospital_app import config as config_module
 from hospital_app import create_app
 from hospital_app.auth.views import BAD_CREDENTIALS, DEACTIVATED
 from hospital_app.extensions import db
-from hospital_app.models import Hospital, HospitalStats, LoginAttempt, User, utcnow
+from hospital_app.models import Account, Hospital, LoginAttempt, Report, utcnow
 
 NEW_PASSWORD = "a brand new password 42"
 THROTTLED = "Too many failed sign-in attempts"
@@ -173,7 +173,7 @@ def test_a_deactivated_account_cannot_sign_in(app, anon):
     wrong = login(app.test_client(), "gone@example.org", "not the password at all")
     assert wrong.status_code == 422 and BAD_CREDENTIALS in page_text(wrong)
     with app.app_context():
-        assert db.session.scalar(select(User.last_login_at)) is None
+        assert db.session.scalar(select(Account.last_login_at)) is None
 
 
 @pytest.mark.parametrize(
@@ -183,7 +183,7 @@ def test_email_is_not_case_sensitive_at_sign_in(app, anon, admin_id, typed):
     response = login(anon, typed)
     assert response.status_code == 303
     assert is_signed_in(anon)
-    assert fetch(app, User, admin_id).last_login_at is not None
+    assert fetch(app, Account, admin_id).last_login_at is not None
 
 
 def test_empty_fields_are_field_errors_and_record_no_attempt(app, anon, admin_id):
@@ -229,7 +229,7 @@ def test_deactivating_an_account_ends_its_sessions_at_the_next_request(app, logi
     editor = login_as("editor")
     assert is_signed_in(editor)
     with app.app_context():
-        db.session.scalar(select(User).where(User.role == "editor")).is_active = False
+        db.session.scalar(select(Account).where(Account.role == "editor")).is_active = False
         db.session.commit()
     assert not is_signed_in(editor)
 
@@ -292,7 +292,7 @@ def test_guessing_the_current_password_counts_as_failed_sign_ins(app, client):
     assert response.status_code == 429
     assert "Too many failed sign-in attempts" in page_text(response)
     with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == ADMIN_EMAIL))
+        user = db.session.scalar(select(Account).where(Account.email == ADMIN_EMAIL))
         assert check_password_hash(user.password_hash, PASSWORD)  # unchanged
 
 
@@ -314,7 +314,7 @@ def test_a_form_without_its_own_token_is_refused(app, client, token):
     response = client.post("/hospitals/new", data=data)
     assert response.status_code == 400
     assert "security token was missing or had expired, so nothing was saved" in page_text(response)
-    assert count(app, Hospital) == 0 and count(app, HospitalStats) == 0
+    assert count(app, Hospital) == 0 and count(app, Report) == 0
 
 
 def test_sign_in_itself_needs_the_token(app, anon, admin_id):
@@ -349,7 +349,7 @@ def test_five_failures_pause_the_account_even_for_the_right_password(app, anon, 
     # From another browser as well: the limit is the account's.
     other = app.test_client()
     assert_throttled(login(other, ADMIN_EMAIL), other)
-    assert fetch(app, User, admin_id).last_login_at is None
+    assert fetch(app, Account, admin_id).last_login_at is None
 
 
 def test_four_failures_still_let_the_right_password_in(anon, admin_id):
@@ -538,7 +538,7 @@ def test_accounts_store_a_salted_scrypt_hash_never_the_password(app, default_has
     assert result.exit_code == 0, result.output
     make_user(default_hash_app, "viewer", email="second@example.org")  # the same password
     with default_hash_app.app_context():
-        hashes = db.session.scalars(select(User.password_hash).order_by(User.id)).all()
+        hashes = db.session.scalars(select(Account.password_hash).order_by(Account.id)).all()
     assert len(hashes) == 2
     for stored in hashes:
         assert stored.startswith("scrypt:")
@@ -585,11 +585,11 @@ def error_beside(response, field: str) -> str:
 def test_a_bad_password_change_says_why_and_changes_nothing(
     app, client, admin_id, current, new, confirm, field, message
 ):
-    before = fetch(app, User, admin_id)
+    before = fetch(app, Account, admin_id)
     response = change_password(client, current, new, confirm)
     assert response.status_code == 422
     assert message in error_beside(response, field)
-    after = fetch(app, User, admin_id)
+    after = fetch(app, Account, admin_id)
     assert (after.password_hash, after.session_generation, after.version) == (
         before.password_hash,
         before.session_generation,
@@ -609,7 +609,7 @@ def test_changing_the_password_signs_out_the_other_sessions_only(app, client, ad
     assert not is_signed_in(elsewhere)
     assert login(app.test_client(), ADMIN_EMAIL, PASSWORD).status_code == 422
     assert login(app.test_client(), ADMIN_EMAIL, NEW_PASSWORD).status_code == 303
-    stored = fetch(app, User, admin_id)
+    stored = fetch(app, Account, admin_id)
     assert NEW_PASSWORD not in stored.password_hash
     assert stored.session_generation == 1
 
@@ -681,7 +681,7 @@ def every_kind_of_page(app, monkeypatch) -> dict:
     make_user(app, "viewer", email="viewer@example.org")
     hospital_id = make_hospital(app)
     with app.app_context():
-        report_id = db.session.scalar(select(HospitalStats.id))
+        report_id = db.session.scalar(select(Report.id))
     anon, admin = app.test_client(), signed_in_client(app, ADMIN_EMAIL)
     viewer = signed_in_client(app, "viewer@example.org")
     admin_id = fetch_id(app, ADMIN_EMAIL)
@@ -697,16 +697,16 @@ def every_kind_of_page(app, monkeypatch) -> dict:
             "/hospitals/new", data=new_hospital_form(csrf_token(admin), code="")
         ),
         "edit hospital": admin.get(f"/hospitals/{hospital_id}/edit"),
-        "new report": admin.get(f"/hospitals/{hospital_id}/stats/new"),
-        "edit report": admin.get(f"/stats/{report_id}/edit"),
-        "delete report": admin.get(f"/stats/{report_id}/delete"),
+        "new report": admin.get(f"/hospitals/{hospital_id}/reports/new"),
+        "edit report": admin.get(f"/reports/{report_id}/edit"),
+        "delete report": admin.get(f"/reports/{report_id}/delete"),
         "hospital history": admin.get(f"/hospitals/{hospital_id}/history"),
-        "report history": admin.get(f"/stats/{report_id}/history"),
+        "report history": admin.get(f"/reports/{report_id}/history"),
         "audit": admin.get("/audit"),
-        "users": admin.get("/users"),
-        "new user": admin.get("/users/new"),
-        "edit user": admin.get(f"/users/{admin_id}/edit"),
-        "user history": admin.get(f"/users/{admin_id}/history"),
+        "users": admin.get("/accounts"),
+        "new user": admin.get("/accounts/new"),
+        "edit user": admin.get(f"/accounts/{admin_id}/edit"),
+        "user history": admin.get(f"/accounts/{admin_id}/history"),
         "own password": viewer.get("/account/password"),
         "403": viewer.get("/hospitals/new"),
         "404": admin.get("/hospitals/999999"),
@@ -721,7 +721,7 @@ def every_kind_of_page(app, monkeypatch) -> dict:
     def broken(*args, **kwargs):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr("hospital_app.hospitals.views.regions_in_use", broken)
+    monkeypatch.setattr("hospital_app.hospitals.queries.regions_in_use", broken)
     pages["500"] = admin.get("/hospitals")
     expected = {"login, no token (400)": 400, "new hospital, invalid": 422, "403": 403}
     expected |= {"404": 404, "405": 405, "429": 429, "500": 500, "login, empty form sent": 422}
@@ -732,7 +732,7 @@ def every_kind_of_page(app, monkeypatch) -> dict:
 
 def fetch_id(app, email: str) -> int:
     with app.app_context():
-        return db.session.scalar(select(User.id).where(User.email == email))
+        return db.session.scalar(select(Account.id).where(Account.email == email))
 
 
 ALLOWED_SOURCES = {"'self'", "'none'", "data:"}
@@ -810,10 +810,10 @@ def test_text_people_typed_is_shown_as_text_everywhere(app, anon):
     hospital_id = int(created.headers["Location"].rsplit("/", 1)[1])
     assert_escaped(admin.get(created.headers["Location"]), "detail with the flash")
     with app.app_context():
-        report_id = db.session.scalar(select(HospitalStats.id))
+        report_id = db.session.scalar(select(Report.id))
     # Changes put the payload on both sides of the trail's "old → new".
     edited = admin.post(
-        f"/stats/{report_id}/edit",
+        f"/reports/{report_id}/edit",
         data={
             **form_data(report_values(notes="calm day", admissions=31)),
             "csrf_token": csrf_token(admin),
@@ -828,13 +828,13 @@ def test_text_people_typed_is_shown_as_text_everywhere(app, anon):
         f"/hospitals/{hospital_id}",
         f"/hospitals/{hospital_id}/edit",
         f"/hospitals/{hospital_id}/history",
-        f"/hospitals/{hospital_id}/stats/new",
-        f"/stats/{report_id}/history",
-        f"/stats/{report_id}/delete",
+        f"/hospitals/{hospital_id}/reports/new",
+        f"/reports/{report_id}/history",
+        f"/reports/{report_id}/delete",
         "/audit",
-        "/users",
-        f"/users/{admin_id}/edit",
-        f"/users/{admin_id}/history",
+        "/accounts",
+        f"/accounts/{admin_id}/edit",
+        f"/accounts/{admin_id}/history",
         "/account/password",
     ):
         assert_escaped(admin.get(url), url)

@@ -4,16 +4,16 @@ rule), create-user and create-dev-admin."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, login, make_hospital, make_user
+from helpers import PASSWORD, login, make_hospital, make_user, today
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import AuditEntry, Hospital, HospitalStats, User
+from hospital_app.models import Account, AuditEntry, Hospital, Report
 
 
 def snapshot(app) -> list[tuple]:
@@ -27,11 +27,11 @@ def snapshot(app) -> list[tuple]:
         reports = db.session.execute(
             select(
                 Hospital.code,
-                HospitalStats.report_date,
-                *(getattr(HospitalStats, f) for f in rules.COUNT_FIELDS),
+                Report.report_date,
+                *(getattr(Report, f) for f in rules.COUNT_FIELDS),
             )
             .join(Hospital)
-            .order_by(Hospital.code, HospitalStats.report_date)
+            .order_by(Hospital.code, Report.report_date)
         ).all()
     return [tuple(r) for r in hospitals + reports]
 
@@ -43,23 +43,23 @@ def test_seed_demo_writes_the_asked_amount_ending_today(app, runner):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Hospital)) == 7
         first, last = db.session.execute(
-            select(func.min(HospitalStats.report_date), func.max(HospitalStats.report_date))
+            select(func.min(Report.report_date), func.max(Report.report_date))
         ).one()
         per_hospital = (
             db.session.execute(
-                select(func.count()).select_from(HospitalStats).group_by(HospitalStats.hospital_id)
+                select(func.count()).select_from(Report).group_by(Report.hospital_id)
             )
             .scalars()
             .all()
         )
-    assert last == date.today() and first == date.today() - timedelta(days=11)
+    assert last == today() and first == today() - timedelta(days=11)
     assert per_hospital == [12] * 7
 
 
 def test_seed_demo_obeys_every_rule(app, runner):
     assert runner.invoke(args=["seed-demo", "--hospitals", "20", "--days", "30"]).exit_code == 0
     with app.app_context():
-        reports = db.session.scalars(select(HospitalStats)).all()
+        reports = db.session.scalars(select(Report)).all()
         hospitals = db.session.scalars(select(Hospital)).all()
         assert [
             r
@@ -75,7 +75,7 @@ def test_seed_demo_obeys_every_rule(app, runner):
 
 
 def test_seed_demo_is_deterministic(app, runner):
-    from conftest import empty_tables
+    from helpers import empty_tables
 
     runner.invoke(args=["seed-demo", "--hospitals", "5", "--days", "10", "--seed", "3"])
     first = snapshot(app)
@@ -93,7 +93,7 @@ def test_seed_demo_refuses_to_run_twice(app, runner):
     assert result.exit_code == 1
     assert "already holds 2 demo hospitals" in result.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(HospitalStats)) == 4
+        assert db.session.scalar(select(func.count()).select_from(Report)) == 4
 
 
 def test_seed_demo_rejects_nonsense_arguments(runner):
@@ -108,13 +108,13 @@ def accounts(app) -> list[tuple]:
     with app.app_context():
         return [
             (u.email, u.display_name, u.role, u.is_active, tuple(h.code for h in u.hospitals))
-            for u in db.session.scalars(select(User).order_by(User.id))
+            for u in db.session.scalars(select(Account).order_by(Account.id))
         ]
 
 
-def stored_user(app, email: str) -> User:
+def stored_user(app, email: str) -> Account:
     with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == email))
+        user = db.session.scalar(select(Account).where(Account.email == email))
         db.session.expunge(user)
         return user
 
@@ -216,8 +216,8 @@ def test_create_user_assigns_hospitals_to_an_editor(app, runner):
         (["--role", "viewer"], "short", 1, "Use at least 12 characters; this password has 5."),
         (["--role", "viewer"], "", 1, "No password was given"),
         (["--role", "viewer"], "new@example.org", 1, "The password cannot be the email address."),
-        (["--role", "viewer", "--name", "  "], PASSWORD, 1, "--name cannot be empty."),
-        (["--role", "viewer", "--name", "x" * 101], PASSWORD, 1, "Keep --name to 100 characters."),
+        (["--role", "viewer", "--name", "  "], PASSWORD, 1, "--name: Enter the person's name."),
+        (["--role", "viewer", "--name", "x" * 101], PASSWORD, 1, "--name: Keep the name to 100"),
     ],
 )
 def test_create_user_errors_write_nothing(app, runner, args, stdin, exit_code, message):
@@ -284,7 +284,7 @@ def test_create_dev_admin_does_nothing_when_any_account_exists(app, runner):
 
 
 def test_create_dev_admin_refuses_in_production(migrated_url):
-    from conftest import fresh_app
+    from helpers import fresh_app
 
     with fresh_app(migrated_url, APP_ENV="production") as app:
         assert app.config["APP_ENV"] == "production"

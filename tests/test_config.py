@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 import pytest
-from conftest import make_app
+from helpers import TIMEZONE, make_app, today
 
 from hospital_app import create_app
 from hospital_app.config import ConfigError, load
@@ -101,6 +101,16 @@ def test_timezone_decides_today(tmp_path, migrated_url):
         app = make_app(migrated_url, TIMEZONE=zone)
         with app.app_context():
             assert rules.today() == datetime.now(ZoneInfo(zone)).date()
+
+
+def test_the_test_app_keeps_its_time_zone_whatever_the_environment(monkeypatch, migrated_url):
+    from hospital_app import rules
+
+    monkeypatch.setenv("TIMEZONE", "Pacific/Kiritimati")  # UTC+14: another day most hours
+    app = make_app(migrated_url)
+    assert app.config["TIMEZONE"] == TIMEZONE == "UTC"
+    with app.app_context():
+        assert rules.today() == today()
 
 
 def test_a_missing_secret_key_stops_the_server_with_one_clear_line(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import (
+from helpers import (
     CSRF_RE,
     count,
     fetch,
@@ -23,7 +23,7 @@ from conftest import (
     signed_in_client,
 )
 
-from hospital_app.models import AuditEntry, Hospital, HospitalStats, User
+from hospital_app.models import Account, AuditEntry, Hospital, Report
 
 VERSION_RE = re.compile(r'name="version" type="hidden" value="(\d*)"')
 
@@ -96,7 +96,7 @@ def test_a_report_edited_by_an_editor_meanwhile_is_not_overwritten(app, client, 
     hospital_id = make_hospital(app, reports=())
     report_id = make_report(app, hospital_id, beds_occupied=150)
     editor = login_as("editor", hospitals=(hospital_id,))
-    url = f"/stats/{report_id}/edit"
+    url = f"/reports/{report_id}/edit"
     admin_form, editor_form = opened(client, url), opened(editor, url)
 
     assert (
@@ -115,9 +115,9 @@ def test_a_report_edited_by_an_editor_meanwhile_is_not_overwritten(app, client, 
     assert late.status_code == 409
     text = page_text(late)
     assert "Editor Person <editor1@example.org> changed this report at" in text
-    assert "Beds, occupied 160 150" in text
+    assert "Occupied beds 160 150" in text
     assert "Deaths 1 3" in text
-    saved = fetch(app, HospitalStats, report_id)
+    saved = fetch(app, Report, report_id)
     assert (saved.beds_occupied, saved.deaths, saved.version) == (160, 1, 2)
 
 
@@ -125,31 +125,31 @@ def test_deleting_a_report_someone_changed_meanwhile_deletes_nothing(app, client
     hospital_id = make_hospital(app, reports=())
     report_id = make_report(app, hospital_id)
     editor = login_as("editor", hospitals=(hospital_id,))
-    delete_page = opened(client, f"/stats/{report_id}/delete")
-    edit_page = opened(editor, f"/stats/{report_id}/edit")
+    delete_page = opened(client, f"/reports/{report_id}/delete")
+    edit_page = opened(editor, f"/reports/{report_id}/edit")
     editor.post(
-        f"/stats/{report_id}/edit",
+        f"/reports/{report_id}/edit",
         data={**report_form(edit_page["csrf"], admissions=99), "version": edit_page["version"]},
     )
 
     response = client.post(
-        f"/stats/{report_id}/delete",
+        f"/reports/{report_id}/delete",
         data={"csrf_token": delete_page["csrf"], "version": delete_page["version"]},
     )
     assert response.status_code == 409
     text = page_text(response)
     assert "Editor Person <editor1@example.org> changed this report at" in text
     assert "Delete the report of" in text  # asked again, with the figures as they are now
-    assert fetch(app, HospitalStats, report_id) is not None
+    assert fetch(app, Report, report_id) is not None
 
     # Confirming from that page deletes it.
-    fresh = opened(client, f"/stats/{report_id}/delete")
+    fresh = opened(client, f"/reports/{report_id}/delete")
     assert fresh["version"] == "2"
     response = client.post(
-        f"/stats/{report_id}/delete", data={"csrf_token": fresh["csrf"], "version": "2"}
+        f"/reports/{report_id}/delete", data={"csrf_token": fresh["csrf"], "version": "2"}
     )
     assert response.status_code == 303
-    assert fetch(app, HospitalStats, report_id) is None
+    assert fetch(app, Report, report_id) is None
 
 
 def test_archiving_from_a_page_opened_before_an_edit_archives_nothing(app, client):
@@ -183,7 +183,7 @@ def test_archiving_from_a_page_opened_before_an_edit_archives_nothing(app, clien
 def test_an_account_edited_by_another_administrator_is_not_overwritten(app, client, admin_id):
     target = make_user(app, "viewer", email="val@example.org", name="Val Viewer")
     bea = second_person(app)
-    url = f"/users/{target}/edit"
+    url = f"/accounts/{target}/edit"
     ada_form, bea_form = opened(client, url), opened(bea, url)
     account = {"email": "val@example.org", "role": "viewer", "hospital_codes": ""}
     client.post(
@@ -207,16 +207,16 @@ def test_an_account_edited_by_another_administrator_is_not_overwritten(app, clie
     )
     assert response.status_code == 409
     assert "Name Val V. Valerie" in page_text(response)
-    assert fetch(app, User, target).display_name == "Val V."
+    assert fetch(app, Account, target).display_name == "Val V."
 
     # Deactivating from the page opened before that edit is refused too.
     response = bea.post(
-        f"/users/{target}/deactivate",
+        f"/accounts/{target}/deactivate",
         data={"csrf_token": bea_form["csrf"], "version": bea_form["version"]},
         follow_redirects=True,
     )
     assert "Ada Admin <admin@example.org> changed this account at" in page_text(response)
-    assert fetch(app, User, target).is_active is True
+    assert fetch(app, Account, target).is_active is True
 
 
 def test_a_damaged_version_field_is_an_error_not_a_save(app, client):
@@ -239,28 +239,28 @@ def test_every_page_that_changes_a_record_carries_its_current_version(app, clien
         from hospital_app.extensions import db
 
         db.session.get(Hospital, hospital_id).city = "Elsewhere"
-        db.session.get(HospitalStats, report_id).deaths = 4
+        db.session.get(Report, report_id).deaths = 4
         db.session.commit()
     assert opened(client, f"/hospitals/{hospital_id}/edit")["version"] == "2"
     assert opened(client, f"/hospitals/{hospital_id}")["version"] == "2"  # archive button
-    assert opened(client, f"/stats/{report_id}/edit")["version"] == "2"
-    assert opened(client, f"/stats/{report_id}/delete")["version"] == "2"
-    assert opened(client, f"/users/{target}/edit")["version"] == "1"
+    assert opened(client, f"/reports/{report_id}/edit")["version"] == "2"
+    assert opened(client, f"/reports/{report_id}/delete")["version"] == "2"
+    assert opened(client, f"/accounts/{target}/edit")["version"] == "1"
 
 
 def test_a_report_deleted_meanwhile_says_who_deleted_it(app, client, login_as):
     hospital_id = make_hospital(app, reports=())
     report_id = make_report(app, hospital_id)
     editor = login_as("editor", hospitals=(hospital_id,))
-    edit_page = opened(editor, f"/stats/{report_id}/edit")
-    delete_page = opened(client, f"/stats/{report_id}/delete")
+    edit_page = opened(editor, f"/reports/{report_id}/edit")
+    delete_page = opened(client, f"/reports/{report_id}/delete")
     client.post(
-        f"/stats/{report_id}/delete",
+        f"/reports/{report_id}/delete",
         data={"csrf_token": delete_page["csrf"], "version": delete_page["version"]},
     )
 
     response = editor.post(
-        f"/stats/{report_id}/edit",
+        f"/reports/{report_id}/edit",
         data={**report_form(edit_page["csrf"], deaths=2), "version": edit_page["version"]},
     )
     assert response.status_code == 410
@@ -268,8 +268,8 @@ def test_a_report_deleted_meanwhile_says_who_deleted_it(app, client, login_as):
     assert "Ada Admin <admin@example.org> deleted the report of" in text
     assert "so nothing was changed" in text
     assert f'href="/hospitals/{hospital_id}"' in response.get_data(as_text=True)
-    assert count(app, HospitalStats) == 0
-    assert editor.get("/stats/987654/edit").status_code == 404  # never existed: plain 404
+    assert count(app, Report) == 0
+    assert editor.get("/reports/987654/edit").status_code == 404  # never existed: plain 404
 
 
 def test_a_damaged_version_on_a_button_changes_nothing(app, client, admin_id):
@@ -283,12 +283,12 @@ def test_a_damaged_version_on_a_button_changes_nothing(app, client, admin_id):
     assert "This form was damaged in transit: reload the page. Nothing was changed." in (
         page_text(archived)
     )
-    deactivated = client.post(f"/users/{target}/deactivate", data=damaged, follow_redirects=True)
+    deactivated = client.post(f"/accounts/{target}/deactivate", data=damaged, follow_redirects=True)
     assert "damaged in transit" in page_text(deactivated)
-    deleted = client.post(f"/stats/{report_id}/delete", data=damaged)
+    deleted = client.post(f"/reports/{report_id}/delete", data=damaged)
     assert deleted.status_code == 422
     assert "This form was damaged in transit: reload the page." in page_text(deleted)
 
     assert fetch(app, Hospital, hospital_id).is_active is True
-    assert fetch(app, User, target).is_active is True
-    assert fetch(app, HospitalStats, report_id) is not None
+    assert fetch(app, Account, target).is_active is True
+    assert fetch(app, Report, report_id) is not None

@@ -10,14 +10,15 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from conftest import make_hospital, page_text
+from helpers import make_hospital, page_text
+from helpers import today as app_today
 
 from hospital_app import rules
-from hospital_app.csvcells import restore
+from hospital_app.csvfiles import restore
 from hospital_app.extensions import db
 from hospital_app.models import Hospital
 
-TODAY = date.today()
+TODAY = app_today()
 DAY = timedelta(days=1)
 REPORT_HEADER = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
 
@@ -149,7 +150,7 @@ def test_hospitals_export_cells(app, client):
     ]
 
 
-# --- /stats/export.csv -----------------------------------------------------------------------
+# --- /reports/export.csv -----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -197,11 +198,11 @@ def list_reports(client, path: str) -> list[tuple[str, str]]:
     ],
 )
 def test_reports_export_is_every_page_of_the_filtered_list(client, network, query):
-    response = client.get("/stats/export.csv" + query)
+    response = client.get("/reports/export.csv" + query)
     assert response.is_streamed
     rows = read_csv(response)
     assert rows[0] == REPORT_HEADER
-    listed = list_reports(client, "/stats" + query)
+    listed = list_reports(client, "/reports" + query)
     assert len(listed) > 0
     assert [(row[1], row[0]) for row in rows[1:]] == listed
 
@@ -219,7 +220,7 @@ def test_reports_export_is_the_import_format(app, client):
             },
         ),
     )
-    rows = read_csv(client.get("/stats/export.csv"))
+    rows = read_csv(client.get("/reports/export.csv"))
     assert rows == [
         REPORT_HEADER,
         [
@@ -253,7 +254,7 @@ def test_reports_export_is_the_import_format(app, client):
 )
 def test_reports_file_name_says_what_and_when(app, client, query, name):
     make_hospital(app, region="Île-de-France")
-    response = client.get("/stats/export.csv" + query)
+    response = client.get("/reports/export.csv" + query)
     assert response.status_code == 200
     assert filename(app, response) == name.format(today=today(app))
 
@@ -275,7 +276,7 @@ def test_formula_cells_are_neutralised_and_restore_exactly(app, client):
             reports=({"notes": text},),
         )
     hospitals = read_csv(client.get("/hospitals/export.csv?sort=code"))[1:]
-    reports = read_csv(client.get("/stats/export.csv"))[1:]
+    reports = read_csv(client.get("/reports/export.csv"))[1:]
     by_code = {row[0]: row for row in reports}
     for n, text in enumerate(FORMULAS):
         code, name, region, city = hospitals[n][:4]
@@ -288,12 +289,12 @@ def test_formula_cells_are_neutralised_and_restore_exactly(app, client):
     assert read_csv(client.get("/hospitals/export.csv?region=%2B1 region"))[1][4] == "public"
 
 
-@pytest.mark.parametrize("path", ["/hospitals/export.csv", "/stats/export.csv"])
+@pytest.mark.parametrize("path", ["/hospitals/export.csv", "/reports/export.csv"])
 def test_exports_stream_in_batches(app, client, monkeypatch, path):
     """Rows go out batch by batch as the database returns them, not as one built body."""
     for n in range(5):
         make_hospital(app, code=f"H-{n}", name=f"Hospital {n}")
-    monkeypatch.setattr("hospital_app.reports.csvout.BATCH", 2)
+    monkeypatch.setattr("hospital_app.csvfiles.BATCH", 2)
     response = client.get(path)
     assert response.is_streamed
     chunks = list(response.response)
@@ -307,12 +308,12 @@ def test_exports_stream_in_batches(app, client, monkeypatch, path):
     [
         ("/hospitals/export.csv?sort=beds", "Sort: “beds” is not one of the choices."),
         ("/hospitals/export.csv?region=Atlantis", "No hospital is in the region “Atlantis”."),
-        ("/stats/export.csv?date_from=2026-02-30", "From: Enter a real date, like 2026-03-31."),
+        ("/reports/export.csv?date_from=2026-02-30", "From: “2026-02-30” is not a date"),
         (
-            "/stats/export.csv?date_from=2026-03-02&date_to=2026-03-01",
+            "/reports/export.csv?date_from=2026-03-02&date_to=2026-03-01",
             "The end date (2026-03-01) is before the start date (2026-03-02).",
         ),
-        ("/stats/export.csv?hospital=NOPE", "No hospital has the code “NOPE”."),
+        ("/reports/export.csv?hospital=NOPE", "No hospital has the code “NOPE”."),
     ],
 )
 def test_invalid_filters_get_the_400_page_not_a_csv(app, client, path, message):
@@ -325,7 +326,7 @@ def test_invalid_filters_get_the_400_page_not_a_csv(app, client, path, message):
     assert "These filters cannot be used" in text and message in text
 
 
-@pytest.mark.parametrize("path", ["/hospitals/export.csv", "/stats/export.csv?region=North"])
+@pytest.mark.parametrize("path", ["/hospitals/export.csv", "/reports/export.csv?region=North"])
 def test_anonymous_is_sent_to_sign_in(app, anon, path):
     make_hospital(app)
     response = anon.get(path)
@@ -334,7 +335,7 @@ def test_anonymous_is_sent_to_sign_in(app, anon, path):
     assert "Northside" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/hospitals/export.csv", "/stats/export.csv"])
+@pytest.mark.parametrize("path", ["/hospitals/export.csv", "/reports/export.csv"])
 def test_viewers_may_export(app, login_as, path):
     make_hospital(app)
     rows = read_csv(login_as("viewer").get(path))
@@ -342,5 +343,5 @@ def test_viewers_may_export(app, login_as, path):
 
 
 def test_empty_export_is_the_header_row(client):
-    assert read_csv(client.get("/stats/export.csv")) == [REPORT_HEADER]
+    assert read_csv(client.get("/reports/export.csv")) == [REPORT_HEADER]
     assert len(read_csv(client.get("/hospitals/export.csv"))) == 1

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import (
+from helpers import (
     count,
     count_queries,
     csrf_token,
@@ -17,9 +17,10 @@ from conftest import (
     new_hospital_form,
     page_text,
 )
+from helpers import today as app_today
 
 from hospital_app import rules
-from hospital_app.models import Hospital, HospitalStats
+from hospital_app.models import Hospital, Report
 
 # --- Create ----------------------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ def test_new_form_starts_with_today_and_the_cursor_in_the_first_field(client):
     response = client.get("/hospitals/new")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert f'name="report_date" required type="date" value="{date.today().isoformat()}"' in html
+    assert f'name="report_date" required type="date" value="{app_today().isoformat()}"' in html
     # autofocus on the code input, and on no other
     assert html.count("autofocus") == 1
     assert "autofocus" in re.search(r'<input[^>]*id="code"[^>]*>', html).group(0)
@@ -48,7 +49,7 @@ def test_create_writes_the_hospital_and_its_first_report(app, client, csrf):
         from hospital_app.extensions import db
 
         hospital = db.session.query(Hospital).one()
-        report = db.session.query(HospitalStats).one()
+        report = db.session.query(Report).one()
         assert response.headers["Location"].endswith(f"/hospitals/{hospital.id}")
         assert hospital.code == "NRH-001"  # stored upper-case, trimmed
         assert hospital.is_active and hospital.version == 1
@@ -107,7 +108,7 @@ def test_invalid_hospital_saves_nothing_and_says_why_beside_the_field(
     error_block = html.split(f'id="{field}-error"', 1)[1].split("</p>", 1)[0]
     assert message in error_block.replace("&#39;", "'")
     assert 'aria-describedby="' in html and f"{field}-error" in html
-    assert count(app, Hospital) == 0 and count(app, HospitalStats) == 0
+    assert count(app, Hospital) == 0 and count(app, Report) == 0
     # what the person typed is kept
     assert 'value="Ashford"' in html or field == "city"
 
@@ -117,7 +118,7 @@ def test_duplicate_code_is_a_field_error_whatever_the_case(app, client, csrf):
     response = client.post("/hospitals/new", data=new_hospital_form(csrf, code="nrh-001"))
     assert response.status_code == 422
     assert "The code NRH-001 is already used by The First One" in page_text(response)
-    assert count(app, Hospital) == 1 and count(app, HospitalStats) == 1
+    assert count(app, Hospital) == 1 and count(app, Report) == 1
 
 
 def test_duplicate_code_found_only_by_the_database_is_still_a_field_error(
@@ -142,7 +143,7 @@ def test_duplicate_code_found_only_by_the_database_is_still_a_field_error(
     assert response.status_code == 422
     assert "already used by The First One" in page_text(response)
     assert len(calls) == 2
-    assert count(app, Hospital) == 1 and count(app, HospitalStats) == 1
+    assert count(app, Hospital) == 1 and count(app, Report) == 1
     # the worker's next request is served normally
     assert client.get("/hospitals").status_code == 200
 
@@ -165,7 +166,7 @@ def test_empty_list_says_what_to_do(client):
 
 
 def test_list_shows_each_hospitals_latest_report(app, client):
-    today = date.today()
+    today = app_today()
     make_hospital(
         app,
         code="A-1",
@@ -256,7 +257,7 @@ def test_list_queries_do_not_grow_with_the_data(app, client):
     make_hospital(app, code="ONE-1")
     few = statements_for_list()
     for n in range(12):
-        make_hospital(app, code=f"H-{n:02d}", reports=({}, {"report_date": date.today()}))
+        make_hospital(app, code=f"H-{n:02d}", reports=({}, {"report_date": app_today()}))
     assert statements_for_list() == few
     assert few <= 5  # the signed-in account, regions, count, page (latest reports joined in)
 
@@ -265,7 +266,7 @@ def test_list_queries_do_not_grow_with_the_data(app, client):
 
 
 def test_detail_shows_the_history_newest_first_and_paginated(app, client):
-    today = date.today()
+    today = app_today()
     hospital_id = make_hospital(
         app,
         reports=tuple(
@@ -291,7 +292,7 @@ def test_detail_queries_do_not_grow_with_the_history(app, client):
     with count_queries(app) as few:
         client.get(f"/hospitals/{hospital_id}")
     for d in range(2, 12):
-        make_report(app, hospital_id, report_date=date.today() - timedelta(days=d))
+        make_report(app, hospital_id, report_date=app_today() - timedelta(days=d))
     with count_queries(app) as many:
         client.get(f"/hospitals/{hospital_id}")
     # the signed-in account, hospital, count, page, the occupancy chart's days

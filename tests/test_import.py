@@ -1,4 +1,4 @@
-"""The CSV import of statistics (issue 4): the upload page /stats/import and the command
+"""The CSV import of reports: the upload page /reports/import and the command
 `flask import-stats`, one importer. All or nothing, the form's rules and messages, every bad
 row listed with its line and column, the audit trail, batches, size limit."""
 
@@ -9,8 +9,9 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from conftest import (
+from helpers import (
     ADMIN_EMAIL,
+    BAD_REPORTS,
     count,
     count_queries,
     csrf_token,
@@ -21,23 +22,23 @@ from conftest import (
     page_text,
     report_values,
     signed_in_client,
+    today,
     yesterday,
 )
 from sqlalchemy import select
 from sqlalchemy.pool import NullPool
-from test_stats import BAD_REPORTS
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.imports import importer
-from hospital_app.models import AuditEntry, Hospital, HospitalStats, utcnow
+from hospital_app.models import AuditEntry, Hospital, Report, utcnow
+from hospital_app.reports import importer
 
 HEADER = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
 
 
 def day(n: int) -> date:
     """n days before today."""
-    return date.today() - timedelta(days=n)
+    return today() - timedelta(days=n)
 
 
 def cells(code: str = "NRH-001", **overrides) -> list[str]:
@@ -67,12 +68,12 @@ def upload(client, data: bytes, csrf: str | None, dry_run: bool = False, name="s
         form["csrf_token"] = csrf
     if dry_run:
         form["dry_run"] = "y"
-    return client.post("/stats/import", data=form, content_type="multipart/form-data")
+    return client.post("/reports/import", data=form, content_type="multipart/form-data")
 
 
 @pytest.fixture
 def token(client) -> str:
-    return csrf_token(client, "/stats/import")
+    return csrf_token(client, "/reports/import")
 
 
 def reports(app) -> list[tuple]:
@@ -83,12 +84,12 @@ def reports(app) -> list[tuple]:
             for r in db.session.execute(
                 select(
                     Hospital.code,
-                    HospitalStats.report_date,
-                    HospitalStats.beds_occupied,
-                    HospitalStats.notes,
+                    Report.report_date,
+                    Report.beds_occupied,
+                    Report.notes,
                 )
                 .join(Hospital)
-                .order_by(Hospital.code, HospitalStats.report_date)
+                .order_by(Hospital.code, Report.report_date)
             )
         ]
 
@@ -128,8 +129,8 @@ def test_good_file_imports_every_row_with_its_audit_entry(app, client, token):
     )
     response = upload(client, data, token)
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/stats/import")
-    text = page_text(client.get("/stats/import"))
+    assert response.headers["Location"].endswith("/reports/import")
+    text = page_text(client.get("/reports/import"))
     assert "Imported 3 rows: 3 new, 0 updated, 0 unchanged" in text
 
     assert reports(app) == [
@@ -151,9 +152,9 @@ def test_update_and_identical_rows(app, client, token):
     )
     with app.app_context():
         changed_id, same_id = db.session.scalars(
-            select(HospitalStats.id).order_by(HospitalStats.report_date)
+            select(Report.id).order_by(Report.report_date)
         ).all()
-    same_before = fetch(app, HospitalStats, same_id)
+    same_before = fetch(app, Report, same_id)
     data = csv_bytes(
         [
             cells(report_date=day(2), beds_occupied=170),
@@ -163,11 +164,11 @@ def test_update_and_identical_rows(app, client, token):
     )
     response = upload(client, data, token)
     assert response.status_code == 303
-    assert "3 rows: 1 new, 1 updated, 1 unchanged" in page_text(client.get("/stats/import"))
+    assert "3 rows: 1 new, 1 updated, 1 unchanged" in page_text(client.get("/reports/import"))
 
-    changed = fetch(app, HospitalStats, changed_id)
+    changed = fetch(app, Report, changed_id)
     assert changed.beds_occupied == 170 and changed.version == 2
-    same = fetch(app, HospitalStats, same_id)
+    same = fetch(app, Report, same_id)
     assert (same.version, same.updated_at) == (same_before.version, same_before.updated_at)
     entries = audit(app)
     assert sorted((e.action, e.record_id) for e in entries if e.action == "update") == [
@@ -237,21 +238,21 @@ def test_paper_style_numbers_are_read_as_the_form_reads_them(app, client, token)
     data = csv_bytes([cells(report_date=day(1), beds_total="1,200", beds_occupied=" 1 100 ")])
     assert upload(client, data, token).status_code == 303
     with app.app_context():
-        report = db.session.scalars(select(HospitalStats)).one()
+        report = db.session.scalars(select(Report)).one()
         assert (report.beds_total, report.beds_occupied) == (1200, 1100)
 
 
 def test_the_page_shows_the_format_and_a_template(client):
-    text = page_text(client.get("/stats/import"))
+    text = page_text(client.get("/reports/import"))
     assert ",".join(HEADER) in text
     assert "Download an empty template (CSV)" in text
-    response = client.get("/stats/import/template.csv")
+    response = client.get("/reports/import/template.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.get_data(as_text=True) == "\ufeff" + ",".join(HEADER) + "\r\n"
 
 
 def test_the_template_imports_as_an_empty_file_with_a_clear_message(app, client, token):
-    template = client.get("/stats/import/template.csv").get_data()
+    template = client.get("/reports/import/template.csv").get_data()
     assert "header line but no rows" in problems(upload(client, template, token))
 
 
@@ -260,12 +261,12 @@ def test_the_template_imports_as_an_empty_file_with_a_clear_message(app, client,
 
 @pytest.mark.parametrize(("change", "field", "message"), BAD_REPORTS)
 def test_every_rule_of_the_form_with_its_message(app, client, token, change, field, message):
-    """The rows break the report form's rules (test_stats' own table): same message."""
+    """The rows break the report form's rules (test_reports' own table): same message."""
     make_hospital(app, reports=())
     data = csv_bytes([cells(report_date=day(2)), cells(**{"report_date": day(1), **change})])
     text = problems(upload(client, data, token))
     assert f"3 {field} " in text and message in text
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 def test_one_bad_row_among_many_writes_nothing(app, client, token, monkeypatch):
@@ -292,8 +293,9 @@ def test_every_problem_of_a_row_is_listed_in_column_order(app, client, token):
     assert "5 problems to correct" in text
     assert (
         "2 hospital_code No hospital has the code “NOPE-1”. "
-        "2 report_date Enter a real date, like 2026-03-31. Not “31/12/2025”. "
-        "2 beds_total Beds, total must be a whole number from 0 to 100,000, not “lots”. "
+        "2 report_date “31/12/2025” is not a date: write it as year-month-day, like "
+        f"{today().isoformat()}. "
+        "2 beds_total Total beds must be a whole number from 0 to 100,000, not “lots”. "
         "2 deaths Enter a number, 0 if there are none. "
         "2 notes Keep notes to 2,000 characters."
     ) in text
@@ -330,7 +332,7 @@ def test_header_is_checked_first(app, client, token, header, message):
     text = problems(upload(client, csv_bytes([cells(report_date=day(1))], header=header), token))
     assert message in text
     assert f"The first line must be: {','.join(HEADER)}" in text
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 @pytest.mark.parametrize(
@@ -359,7 +361,7 @@ def test_files_that_are_not_utf8_csv(app, client, token, data, message):
     make_hospital(app, reports=())
     text = problems(upload(client, data, token))
     assert message in text
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 def test_line_numbers_count_lines_inside_quoted_notes(app, client, token):
@@ -404,11 +406,11 @@ def test_unknown_and_archived_hospitals(app, client, token):
     )
     text = problems(upload(client, data, token))
     assert (
-        "3 hospital_code Old Cottage Hospital (OLD-1) is archived: restore it before importing"
+        "3 hospital_code Old Cottage Hospital (OLD-1) is archived, so its reports cannot be added"
         in text
     )
     assert "4 hospital_code Enter the hospital's facility code." in text
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 # --- Who may import --------------------------------------------------------------------------
@@ -418,16 +420,16 @@ def test_editor_imports_for_assigned_hospitals_only(app, login_as):
     mine = make_hospital(app, reports=())
     make_hospital(app, reports=(), code="SGH-002", name="Southgate General")
     editor = login_as("editor", hospitals=(mine,))
-    token = csrf_token(editor, "/stats/import")
-    assert ">Import</a>" in editor.get("/stats/import").get_data(as_text=True)
+    token = csrf_token(editor, "/reports/import")
+    assert ">Import</a>" in editor.get("/reports/import").get_data(as_text=True)
 
     data = csv_bytes([cells(report_date=day(1)), cells("SGH-002", report_date=day(1))])
     text = problems(upload(editor, data, token))
     assert (
-        "3 hospital_code You can change statistics only for the hospitals assigned to you, "
+        "3 hospital_code You can change reports only for the hospitals assigned to you, "
         "and Southgate General is not one of them."
     ) in text
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
     assert upload(editor, csv_bytes([cells(report_date=day(1))]), token).status_code == 303
     assert reports(app) == [("NRH-001", day(1), 150, None)]
@@ -439,24 +441,24 @@ def test_viewer_may_not_import(app, login_as, client):
     viewer = login_as("viewer")
     assert ">Import</a>" not in viewer.get("/").get_data(as_text=True)
     for response in (
-        viewer.get("/stats/import"),
-        viewer.get("/stats/import/template.csv"),
+        viewer.get("/reports/import"),
+        viewer.get("/reports/import/template.csv"),
         upload(viewer, csv_bytes([cells(report_date=day(1))]), csrf_token(client)),
     ):
         assert response.status_code == 403
-        assert "can see statistics but not change them" in page_text(response)
-    assert count(app, HospitalStats) == 0
+        assert "can see reports but not change them" in page_text(response)
+    assert count(app, Report) == 0
 
 
 def test_anonymous_is_sent_to_sign_in(app, anon):
     make_hospital(app, reports=())
     for response in (
-        anon.get("/stats/import"),
+        anon.get("/reports/import"),
         upload(anon, csv_bytes([cells(report_date=day(1))]), None),
     ):
         assert response.status_code in (302, 303)
         assert "/login" in response.headers["Location"]
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 # --- The request: size, CSRF, faults ---------------------------------------------------------
@@ -470,7 +472,7 @@ def test_files_over_the_app_limit_but_under_the_import_limit_are_accepted(app, c
     data = csv_bytes([cells(report_date=day(n), notes=padding) for n in range(1, 26)])
     assert len(data) > 1024 * 1024
     assert upload(client, data, token).status_code == 303
-    assert count(app, HospitalStats) == 25
+    assert count(app, Report) == 25
 
 
 def test_too_large_a_file_is_refused_with_the_limit(app, client, token):
@@ -486,7 +488,7 @@ def test_too_large_a_file_is_refused_with_the_limit(app, client, token):
         "The file is larger than 2 MB, the most the import accepts, so nothing was imported."
         in text
     )
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 def test_missing_csrf_token(app, client):
@@ -494,12 +496,12 @@ def test_missing_csrf_token(app, client):
     response = upload(client, csv_bytes([cells(report_date=day(1))]), None)
     assert response.status_code == 400
     assert "security token was missing" in page_text(response)
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 def test_no_file_chosen(app, client, token):
     response = client.post(
-        "/stats/import",
+        "/reports/import",
         data={"csrf_token": token, "file": (io.BytesIO(b""), "")},
         content_type="multipart/form-data",
     )
@@ -525,13 +527,13 @@ def test_a_database_fault_mid_import_writes_nothing(worker, fail_on, monkeypatch
     rows.append(cells(report_date=day(1), beds_occupied=99))
     before = reports(worker)
     with count_queries(worker, fail_on=fail_on) as statements:
-        response = upload(browser, csv_bytes(rows), csrf_token(browser, "/stats/import"))
+        response = upload(browser, csv_bytes(rows), csrf_token(browser, "/reports/import"))
     assert response.status_code == 500
     assert "nothing of it was saved" in page_text(response)
     assert any(s.startswith(fail_on) for s in statements)
     assert reports(worker) == before
     assert len(audit(worker)) == 0
-    assert browser.get("/stats/import").status_code == 200
+    assert browser.get("/reports/import").status_code == 200
 
 
 def test_statements_are_per_batch_not_per_row(app, client, token, backend, monkeypatch):
@@ -543,7 +545,7 @@ def test_statements_are_per_batch_not_per_row(app, client, token, backend, monke
     ]
     with count_queries(app) as statements:
         assert upload(client, csv_bytes(rows), token).status_code == 303
-    assert count(app, HospitalStats) == 300 and len(audit(app)) == 300
+    assert count(app, Report) == 300 and len(audit(app)) == 300
     stats_selects = [s for s in statements if s.startswith("SELECT hospital_stats.id")]
     # The unusual-figures check: one aggregate over the history of the batch's rows.
     history_selects = [s for s in statements if s.startswith("SELECT") and "sum(" in s.lower()]
@@ -564,7 +566,7 @@ def test_statements_are_per_batch_not_per_row(app, client, token, backend, monke
     with count_queries(app) as statements:
         assert upload(client, csv_bytes(rows), token).status_code == 303
     assert not [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
-    assert "300 rows: 0 new, 0 updated, 300 unchanged" in page_text(client.get("/stats/import"))
+    assert "300 rows: 0 new, 0 updated, 300 unchanged" in page_text(client.get("/reports/import"))
 
 
 # --- The command -----------------------------------------------------------------------------
@@ -581,24 +583,47 @@ def test_command_imports(app, runner, tmp_path):
     path = write(
         tmp_path, csv_bytes([cells(report_date=day(2)), cells(report_date=day(1), deaths=2)])
     )
-    result = runner.invoke(args=["import-stats", path])
+    result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 0, result.output
     assert "Imported 2 rows: 1 new, 1 updated, 0 unchanged." in result.output
-    assert count(app, HospitalStats) == 2
+    assert count(app, Report) == 2
     entries = audit(app)
-    assert {e.actor for e in entries} == {"command line (import-stats)"}
+    assert {e.actor for e in entries} == {"command line (import-reports)"}
     assert {e.action for e in entries} == {"create", "update"}
+
+
+def test_command_keeps_its_old_name(app, runner, tmp_path):
+    """Scripts written when it was called import-stats keep working."""
+    make_hospital(app, reports=())
+    path = write(tmp_path, csv_bytes([cells(report_date=day(2))]))
+    result = runner.invoke(args=["import-stats", path])
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 rows: 1 new" in result.output
+    assert count(app, Report) == 1
+
+
+def test_command_refuses_an_archived_hospital_as_the_form_does(app, runner, tmp_path):
+    """The policy decides for the command line too: the roles do not apply there, the
+    archived hospital's closed reports do."""
+    make_hospital(app, reports=(), is_active=False)
+    path = write(tmp_path, csv_bytes([cells(report_date=day(2))]))
+    result = runner.invoke(args=["import-reports", path])
+    assert result.exit_code == 1
+    assert "is archived, so its reports cannot be added, changed or deleted. Restore it" in (
+        result.output
+    )
+    assert count(app, Report) == 0
 
 
 def test_command_dry_run_writes_nothing(app, runner, tmp_path):
     make_hospital(app, reports=({"report_date": day(1)},))
     path = write(tmp_path, csv_bytes([cells(report_date=day(2)), cells(report_date=day(1))]))
-    result = runner.invoke(args=["import-stats", path, "--dry-run"])
+    result = runner.invoke(args=["import-reports", path, "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Dry run, nothing was saved: 2 rows would give 1 new, 0 updated, 1 unchanged." in (
         result.output
     )
-    assert count(app, HospitalStats) == 1 and len(audit(app)) == 0
+    assert count(app, Report) == 1 and len(audit(app)) == 0
 
 
 def test_command_lists_errors_and_fails(app, runner, tmp_path, monkeypatch):
@@ -607,26 +632,26 @@ def test_command_lists_errors_and_fails(app, runner, tmp_path, monkeypatch):
     rows = [cells(report_date=day(n)) for n in range(1, 8)]
     rows[5] = cells(report_date=day(6), beds_occupied=201)
     rows.append(cells("NOPE-9", report_date=day(1)))
-    result = runner.invoke(args=["import-stats", write(tmp_path, csv_bytes(rows))])
+    result = runner.invoke(args=["import-reports", write(tmp_path, csv_bytes(rows))])
     assert result.exit_code == 1
     assert "line 7, beds_occupied: Occupied beds (201) cannot exceed total beds (200)." in (
         result.output
     )
     assert "line 9, hospital_code: No hospital has the code “NOPE-9”." in result.output
     assert "2 problems in" in result.output and "nothing was imported" in result.output
-    assert count(app, HospitalStats) == 0 and len(audit(app)) == 0
+    assert count(app, Report) == 0 and len(audit(app)) == 0
 
 
 def test_command_refuses_a_file_that_is_not_utf8(app, runner, tmp_path):
     path = write(tmp_path, ",".join(HEADER).encode("utf-16"))
-    result = runner.invoke(args=["import-stats", path])
+    result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 1
     assert "line 1: This file is UTF-16 text, not UTF-8." in result.output
     assert "Traceback" not in result.output
 
 
 def test_command_needs_an_existing_file(runner, tmp_path):
-    result = runner.invoke(args=["import-stats", str(tmp_path / "missing.csv")])
+    result = runner.invoke(args=["import-reports", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
 
@@ -639,11 +664,11 @@ def test_the_report_form_still_reads_counts_the_same(app, client, csrf):
         **{k: v for k, v in zip(HEADER[1:], cells(report_date=yesterday())[1:], strict=True)},
         "beds_total": "1,5",
     }
-    response = client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    response = client.post(f"/hospitals/{hospital_id}/reports/new", data=data)
     assert response.status_code == 422
-    assert "Beds, total must be a whole number from 0 to 100,000, not “1,5”." in page_text(response)
+    assert "Total beds must be a whole number from 0 to 100,000, not “1,5”." in page_text(response)
     data["beds_total"] = "1 200"
-    assert client.post(f"/hospitals/{hospital_id}/stats/new", data=data).status_code == 303
+    assert client.post(f"/hospitals/{hospital_id}/reports/new", data=data).status_code == 303
 
 
 # --- Unusual figures (issue 5): warnings, not errors ----------------------------------------
@@ -660,7 +685,7 @@ def test_unusual_figures_are_warnings_shown_by_the_dry_run(app, client, token):
         [cells(report_date=day(2), admissions=85), cells(report_date=day(1), admissions=31)]
     )
     with app.app_context():
-        from hospital_app.stats.outliers import report_warnings
+        from hospital_app.outliers import report_warnings
 
         expected = report_warnings(hospital_id, day(2), report_values(admissions=85))
     assert expected and "Admissions (85) is far from this hospital's last 10 reports" in expected[0]
@@ -671,7 +696,7 @@ def test_unusual_figures_are_warnings_shown_by_the_dry_run(app, client, token):
     assert "1 row with unusual figures" in text
     assert f"2 {expected[0]}" in text  # line 2 of the file, the form's own message
     assert "importing it would give 2 new" in text
-    assert count(app, HospitalStats) == 10
+    assert count(app, Report) == 10
 
 
 def test_imported_unusual_rows_are_marked_for_follow_up(app, client, token):
@@ -687,8 +712,8 @@ def test_imported_unusual_rows_are_marked_for_follow_up(app, client, token):
     with app.app_context():
         marked = dict(
             db.session.execute(
-                select(HospitalStats.report_date, HospitalStats.outlier_note).where(
-                    HospitalStats.outlier_confirmed.is_(True)
+                select(Report.report_date, Report.outlier_note).where(
+                    Report.outlier_confirmed.is_(True)
                 )
             ).all()
         )
@@ -697,17 +722,17 @@ def test_imported_unusual_rows_are_marked_for_follow_up(app, client, token):
 
     # Correcting the figures by a new import clears the mark, as the form does.
     upload(client, csv_bytes([cells(report_date=day(2), admissions=30)]), token)
-    assert count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True)) == 0
+    assert count(app, Report, Report.outlier_confirmed.is_(True)) == 0
 
 
 def test_the_command_lists_unusual_figures(app, runner, tmp_path):
     steady_history(app)
     path = write(tmp_path, csv_bytes([cells(report_date=day(2), admissions=85)]))
-    result = runner.invoke(args=["import-stats", path])
+    result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 0, result.output
     assert "line 2: unusual: Admissions (85) is far from" in result.output
     assert "1 of them with unusual figures, marked for follow-up." in result.output
-    assert count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True)) == 1
+    assert count(app, Report, Report.outlier_confirmed.is_(True)) == 1
 
 
 def colleague_saves_during_the_import(app, monkeypatch, hospital_id: int) -> None:
@@ -729,7 +754,7 @@ def colleague_saves_during_the_import(app, monkeypatch, hospital_id: int) -> Non
     def plant():
         with other_worker.begin() as conn:
             conn.execute(
-                insert(HospitalStats.__table__).values(
+                insert(Report.__table__).values(
                     hospital_id=hospital_id,
                     **report_values(report_date=day(2), notes="theirs"),
                     created_at=utcnow(),
@@ -749,7 +774,7 @@ def test_a_report_saved_by_someone_else_mid_import_is_a_message_not_a_500(worker
     hospital_id = make_hospital(worker, reports=())
     colleague_saves_during_the_import(worker, monkeypatch, hospital_id)
     data = csv_bytes([cells(report_date=day(3)), cells(report_date=day(2), notes="mine")])
-    response = upload(browser, data, csrf_token(browser, "/stats/import"))
+    response = upload(browser, data, csrf_token(browser, "/reports/import"))
     assert response.status_code == 409
     assert "someone else saved reports for some of the same hospitals and dates" in (
         page_text(response)
@@ -757,14 +782,14 @@ def test_a_report_saved_by_someone_else_mid_import_is_a_message_not_a_500(worker
     assert reports(worker) == [("NRH-001", day(2), 150, "theirs")]
     assert len(audit(worker)) == 0
     monkeypatch.undo()
-    assert browser.get("/stats/import").status_code == 200
+    assert browser.get("/reports/import").status_code == 200
 
 
 def test_the_command_says_so_too(app, runner, tmp_path, monkeypatch):
     hospital_id = make_hospital(app, reports=())
     colleague_saves_during_the_import(app, monkeypatch, hospital_id)
     path = write(tmp_path, csv_bytes([cells(report_date=day(2), notes="mine")]))
-    result = runner.invoke(args=["import-stats", path])
+    result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 1
     assert "someone else saved reports for some of the same hospitals and dates" in (result.output)
     assert reports(app) == [("NRH-001", day(2), 150, "theirs")]
@@ -786,12 +811,12 @@ def test_rows_of_one_file_are_each_others_history_however_it_is_batched(
     assert "12 Occupied beds (60) is far from this hospital's last 10 reports" in (
         page_text(checked)
     )
-    assert count(app, HospitalStats) == 0  # the dry run's writes were rolled back
+    assert count(app, Report) == 0  # the dry run's writes were rolled back
     assert len(audit(app)) == 0
 
     assert upload(client, data, token).status_code == 303
-    flagged = count(app, HospitalStats, HospitalStats.outlier_confirmed.is_(True))
-    assert flagged == 1 and count(app, HospitalStats) == 11
+    flagged = count(app, Report, Report.outlier_confirmed.is_(True))
+    assert flagged == 1 and count(app, Report) == 11
 
 
 def test_an_editor_may_bring_back_the_whole_export_unchanged(app, login_as, client):
@@ -803,9 +828,9 @@ def test_an_editor_may_bring_back_the_whole_export_unchanged(app, login_as, clie
     make_hospital(
         app, code="ARC-1", name="Archived", is_active=False, reports=({"report_date": day(1)},)
     )
-    exported = client.get("/stats/export.csv").get_data()
+    exported = client.get("/reports/export.csv").get_data()
     editor = login_as("editor", hospitals=(mine,))
-    token = csrf_token(editor, "/stats/import")
+    token = csrf_token(editor, "/reports/import")
 
     response = upload(editor, exported, token)
     assert response.status_code == 303
@@ -818,10 +843,8 @@ def test_an_editor_may_bring_back_the_whole_export_unchanged(app, login_as, clie
     ]
     response = upload(editor, "\n".join(changed).encode(), token)
     assert response.status_code == 422
-    assert "You can change statistics only for the hospitals assigned to you" in (
-        problems(response)
-    )
-    assert count(app, HospitalStats, HospitalStats.beds_occupied == 151) == 0
+    assert "You can change reports only for the hospitals assigned to you" in (problems(response))
+    assert count(app, Report, Report.beds_occupied == 151) == 0
 
 
 @pytest.mark.parametrize(
@@ -842,7 +865,7 @@ def test_old_mac_line_ends_get_a_message_that_says_so(app, client, token, data, 
     response = upload(client, data, token)
     assert response.status_code == 422
     assert message in problems(response)
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
 
 
 def test_a_doubled_byte_order_mark_is_still_read(app, client, token):
@@ -850,4 +873,4 @@ def test_a_doubled_byte_order_mark_is_still_read(app, client, token):
     data = "\ufeff".encode() + csv_bytes([cells()], bom=True)
     response = upload(client, data, token)
     assert response.status_code == 303
-    assert count(app, HospitalStats) == 1
+    assert count(app, Report) == 1

@@ -1,15 +1,15 @@
-"""The lists' sorting, filters and pagination: /hospitals sorted by any column, /stats filtered
+"""The lists' sorting, filters and pagination: /hospitals sorted by any column, /reports filtered
 by hospital, region and dates; every link keeps the query string; a fixed number of queries."""
 
 from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import (
+from helpers import (
     ADMIN_EMAIL,
     count_queries,
     fresh_app,
@@ -17,12 +17,13 @@ from conftest import (
     make_user,
     page_text,
     signed_in_client,
+    today,
 )
 
 from hospital_app.extensions import db
-from hospital_app.models import Hospital, HospitalStats
+from hospital_app.models import Hospital, Report
 
-TODAY = date.today()
+TODAY = today()
 DAY = timedelta(days=1)
 
 
@@ -199,7 +200,7 @@ def test_region_filter_compares_the_stored_spelling_exactly(app, client, five):
     assert not any("lower(hospitals.region)" in s.lower() for s in statements)
 
 
-# --- /stats ----------------------------------------------------------------------------------
+# --- /reports ----------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -245,8 +246,8 @@ def d(days_ago: int) -> str:
     return (TODAY - days_ago * DAY).isoformat()
 
 
-def test_stats_list_is_newest_first_then_by_hospital_name(client, network):
-    response = client.get("/stats")
+def test_reports_list_is_newest_first_then_by_hospital_name(client, network):
+    response = client.get("/reports")
     assert response.status_code == 200
     assert report_rows(response) == [
         (d(1), "N-2"),  # Another North before North One
@@ -256,11 +257,11 @@ def test_stats_list_is_newest_first_then_by_hospital_name(client, network):
         (d(3), "N-2"),
     ]
     assert "Showing 1–5 of 6 reports" in page_text(response)
-    assert report_rows(client.get("/stats?page=2")) == [(d(3), "N-1")]
+    assert report_rows(client.get("/reports?page=2")) == [(d(3), "N-1")]
 
 
-def test_stats_list_oldest_first(client, network):
-    rows = report_rows(client.get("/stats?sort=date"))
+def test_reports_list_oldest_first(client, network):
+    rows = report_rows(client.get("/reports?sort=date"))
     assert rows == [(d(3), "N-2"), (d(3), "N-1"), (d(2), "N-1"), (d(2), "S-1"), (d(1), "N-2")]
 
 
@@ -275,65 +276,65 @@ def test_stats_list_oldest_first(client, network):
         (f"?hospital=N-2&region=North&date_from={d(3)}&date_to={d(1)}", None),
     ],
 )
-def test_stats_filters(client, network, query_string, expected):
-    response = client.get("/stats" + query_string)
+def test_reports_filters(client, network, query_string, expected):
+    response = client.get("/reports" + query_string)
     assert response.status_code == 200
     if expected is None:
         expected = [(d(1), "N-2"), (d(3), "N-2")]
     assert report_rows(response) == expected
 
 
-def test_stats_columns_and_links(app, client, network):
-    text = page_text(client.get("/stats?hospital=S-1"))
+def test_reports_columns_and_links(app, client, network):
+    text = page_text(client.get("/reports?hospital=S-1"))
     # date, hospital, region, beds occupied/total and %, ICU, ventilators, admissions…
     assert f"{d(2)} South One S-1 South 100/200 (50.0 %) 12/20 6/15 30 25 1 Edit" in text
-    response = client.get("/stats?hospital=S-1")
+    response = client.get("/reports?hospital=S-1")
     assert f"/hospitals/{network['S-1']}" in hrefs(response, "/hospitals/")
     with app.app_context():
         report_id = db.session.scalar(
-            db.select(HospitalStats.id).where(HospitalStats.hospital_id == network["S-1"])
+            db.select(Report.id).where(Report.hospital_id == network["S-1"])
         )
-    assert f"/stats/{report_id}/edit" in hrefs(response, "/stats/")
+    assert f"/reports/{report_id}/edit" in hrefs(response, "/reports/")
 
 
 def test_edit_links_only_where_the_person_may_edit(app, login_as, network):
     viewer = login_as("viewer")
-    assert not [h for h in hrefs(viewer.get("/stats")) if h.endswith("/edit")]
+    assert not [h for h in hrefs(viewer.get("/reports")) if h.endswith("/edit")]
     editor = login_as("editor", hospitals=(network["S-1"],))
-    edits = [h for h in hrefs(editor.get("/stats?date_from=" + d(2))) if h.endswith("/edit")]
+    edits = [h for h in hrefs(editor.get("/reports?date_from=" + d(2))) if h.endswith("/edit")]
     with app.app_context():
         mine = db.session.scalars(
-            db.select(HospitalStats.id).where(HospitalStats.hospital_id == network["S-1"])
+            db.select(Report.id).where(Report.hospital_id == network["S-1"])
         ).all()
-    assert edits == [f"/stats/{i}/edit" for i in mine]
+    assert edits == [f"/reports/{i}/edit" for i in mine]
 
 
-def test_stats_pages_sort_and_export_links_keep_the_filters(client, network):
-    response = client.get(f"/stats?date_from={d(3)}&date_to={d(1)}&page=1")
+def test_reports_pages_sort_and_export_links_keep_the_filters(client, network):
+    response = client.get(f"/reports?date_from={d(3)}&date_to={d(1)}&page=1")
     kept = {"date_from": d(3), "date_to": d(1)}  # six reports: two pages
     assert query(header_link(response, "Date")) == {**kept, "sort": "date"}
-    (export,) = hrefs(response, "/stats/export.csv")
+    (export,) = hrefs(response, "/reports/export.csv")
     assert query(export) == kept
-    pages = [h for h in hrefs(response, "/stats") if "page" in query(h)]
+    pages = [h for h in hrefs(response, "/reports") if "page" in query(h)]
     assert pages and all(query(h) == {**kept, "page": query(h)["page"]} for h in pages)
-    sorted_old = client.get("/stats?region=North&sort=date")
+    sorted_old = client.get("/reports?region=North&sort=date")
     assert '<input type="hidden" name="sort" value="date">' in sorted_old.get_data(as_text=True)
     assert sorted_heading(sorted_old) == ("Date", "ascending")
 
 
-def test_stats_empty_states_say_what_to_do(app, client):
-    text = page_text(client.get("/stats"))
-    assert "No statistics reports yet. Open a hospital from the hospital list" in text
+def test_reports_empty_states_say_what_to_do(app, client):
+    text = page_text(client.get("/reports"))
+    assert "No reports yet. Open a hospital from the hospital list" in text
     make_hospital(app, region="North")
-    text = page_text(client.get("/stats?date_from=2001-01-01&date_to=2001-01-31"))
+    text = page_text(client.get("/reports?date_from=2001-01-01&date_to=2001-01-31"))
     assert "No report matches these filters." in text and "clear the filters" in text
 
 
 @pytest.mark.parametrize(
     ("query_string", "message"),
     [
-        ("?date_from=2026-02-30", "From: Enter a real date, like 2026-03-31."),
-        ("?date_to=yesterday", "To: Enter a real date, like 2026-03-31."),
+        ("?date_from=2026-02-30", "From: “2026-02-30” is not a date"),
+        ("?date_to=yesterday", "To: “yesterday” is not a date"),
         (
             "?date_from=2025-03-02&date_to=2025-03-01",
             "To: The end date (2025-03-01) is before the start date (2025-03-02).",
@@ -347,7 +348,7 @@ def test_stats_empty_states_say_what_to_do(app, client):
     ],
 )
 def test_bad_stats_query_strings_get_a_400_with_a_message(client, network, query_string, message):
-    response = client.get("/stats" + query_string)
+    response = client.get("/reports" + query_string)
     assert response.status_code == 400
     text = page_text(response)
     assert "These filters cannot be used" in text and message in text
@@ -355,13 +356,13 @@ def test_bad_stats_query_strings_get_a_400_with_a_message(client, network, query
 
 
 def test_reports_are_in_the_navigation(client):
-    response = client.get("/stats")
-    assert '<a href="/stats" aria-current="page">Reports</a>' in response.get_data(as_text=True)
-    assert "/stats" in hrefs(client.get("/hospitals"), "/stats")
+    response = client.get("/reports")
+    assert '<a href="/reports" aria-current="page">Reports</a>' in response.get_data(as_text=True)
+    assert "/reports" in hrefs(client.get("/hospitals"), "/reports")
 
 
-def test_stats_list_needs_sign_in(anon):
-    response = anon.get("/stats?region=North")
+def test_reports_list_needs_sign_in(anon):
+    response = anon.get("/reports?region=North")
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/login?next=")
 
@@ -399,9 +400,9 @@ def _statements(url: str, path: str, per_page: int, hospitals: int, role: str) -
         "/hospitals",
         "/hospitals?sort=-occupancy&status=all",
         "/hospitals?sort=region&region=south",
-        "/stats",
-        "/stats?hospital=H-00",
-        "/stats?region=south&date_from=2000-01-01&date_to=" + TODAY.isoformat(),
+        "/reports",
+        "/reports?hospital=H-00",
+        "/reports?region=south&date_from=2000-01-01&date_to=" + TODAY.isoformat(),
     ],
 )
 @pytest.mark.parametrize("role", ["admin", "editor"])
@@ -414,6 +415,6 @@ def test_list_pages_send_as_many_queries_whatever_the_page_size_or_the_data(
         for hospitals in (1, 12)
     }
     assert len(set(counts.values())) == 1, counts
-    # The account (and, for an editor, their hospitals), regions (and for /stats the codes
+    # The account (and, for an editor, their hospitals), regions (and for /reports the codes
     # for the datalist), the count and the page with whatever it joins.
     assert next(iter(counts.values())) <= 6, counts

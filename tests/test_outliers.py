@@ -13,7 +13,7 @@ import statistics
 from datetime import date, timedelta
 
 import pytest
-from conftest import (
+from helpers import (
     count,
     count_queries,
     fetch,
@@ -22,14 +22,15 @@ from conftest import (
     new_hospital_form,
     page_text,
     report_form,
+    today,
     yesterday,
 )
 from sqlalchemy import select
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import AuditEntry, HospitalStats
-from hospital_app.stats.outliers import (
+from hospital_app.models import AuditEntry, Report
+from hospital_app.outliers import (
     ReportRow,
     batch_warnings,
     outlier_note,
@@ -69,15 +70,15 @@ def expected_far(label: str, value: int, earlier: list[int]) -> str:
 
 
 def post_new(client, hospital_id, data):
-    return client.post(f"/hospitals/{hospital_id}/stats/new", data=data)
+    return client.post(f"/hospitals/{hospital_id}/reports/new", data=data)
 
 
-def only_report(app, hospital_id, day=None) -> HospitalStats:
+def only_report(app, hospital_id, day=None) -> Report:
     with app.app_context():
         report = db.session.scalar(
-            select(HospitalStats).where(
-                HospitalStats.hospital_id == hospital_id,
-                HospitalStats.report_date == (day or yesterday()),
+            select(Report).where(
+                Report.hospital_id == hospital_id,
+                Report.report_date == (day or yesterday()),
             )
         )
         db.session.expunge(report)
@@ -104,7 +105,7 @@ def test_a_wild_figure_asks_for_confirmation_and_saves_nothing(app, client, csrf
     assert html.count("autofocus") == 1
     # Everything typed is kept.
     assert re.search(r'id="admissions"[^>]*value="85"', html)
-    assert count(app, HospitalStats) == len(STEADY)
+    assert count(app, Report) == len(STEADY)
 
 
 def page_text_of(fragment: str) -> str:
@@ -125,14 +126,14 @@ def test_ticked_box_saves_the_report_marked_with_its_warnings(app, client, csrf)
     # Marked in the hospital's history, and on its edit page, where the box starts ticked.
     detail = page_text(client.get(f"/hospitals/{hospital_id}"))
     assert f"Confirmed unusual {message}" in detail
-    edit = client.get(f"/stats/{report.id}/edit")
+    edit = client.get(f"/reports/{report.id}/edit")
     assert f"Confirmed unusual {message}" in page_text(edit)
     assert "checked" in re.search(r'<input[^>]*id="confirm_outlier"[^>]*>', edit.text).group(0)
 
 
 def test_usual_figures_are_saved_without_a_question(app, client, csrf):
     hospital_id = make_hospital(app, reports=history(STEADY))
-    page = client.get(f"/hospitals/{hospital_id}/stats/new")
+    page = client.get(f"/hospitals/{hospital_id}/reports/new")
     assert "confirm_outlier" not in page.get_data(as_text=True)
     # A tick without anything unusual marks nothing.
     response = post_new(client, hospital_id, report_form(csrf, admissions=13, confirm_outlier="y"))
@@ -152,7 +153,7 @@ def test_an_occupancy_jump_after_a_single_report_asks_for_confirmation(app, clie
         f"Bed occupancy jumps from {then:.1f} % to {now:.1f} % ({now - then:.1f} points) "
         f"since the report of {before.isoformat()}."
     ) in page_text(response)
-    assert count(app, HospitalStats) == 1
+    assert count(app, Report) == 1
     # 30 points exactly is not more than 30: 41 % → 71 %.
     assert post_new(client, hospital_id, report_form(csrf, beds_occupied=142)).status_code == 303
 
@@ -212,12 +213,12 @@ def test_editing_a_report_leaves_it_out_of_its_own_history(app, client, csrf):
     report_id = make_report(
         app, hospital_id, report_date=days_before(yesterday(), 1), beds_occupied=20
     )
-    response = client.post(f"/stats/{report_id}/edit", data=report_form(csrf, admissions=85))
+    response = client.post(f"/reports/{report_id}/edit", data=report_form(csrf, admissions=85))
     assert response.status_code == 422
     text = page_text(response)
     assert expected_far("Admissions", 85, STEADY[:30]) in text
     assert "occupancy" not in text
-    assert fetch(app, HospitalStats, report_id).report_date == days_before(yesterday(), 1)
+    assert fetch(app, Report, report_id).report_date == days_before(yesterday(), 1)
 
 
 def test_correcting_the_figures_clears_the_mark(app, client, csrf):
@@ -227,16 +228,16 @@ def test_correcting_the_figures_clears_the_mark(app, client, csrf):
     assert report.outlier_confirmed
     # Saved again, still unusual and still ticked (the box starts ticked): still marked.
     data = report_form(csrf, admissions=85, confirm_outlier="y", notes="checked twice")
-    assert client.post(f"/stats/{report.id}/edit", data=data).status_code == 303
-    assert fetch(app, HospitalStats, report.id).outlier_confirmed
+    assert client.post(f"/reports/{report.id}/edit", data=data).status_code == 303
+    assert fetch(app, Report, report.id).outlier_confirmed
     # Unticked while still unusual: asked again, nothing changes.
     data = report_form(csrf, admissions=85, notes="unticked")
-    assert client.post(f"/stats/{report.id}/edit", data=data).status_code == 422
-    assert fetch(app, HospitalStats, report.id).notes == "checked twice"
+    assert client.post(f"/reports/{report.id}/edit", data=data).status_code == 422
+    assert fetch(app, Report, report.id).notes == "checked twice"
     # Corrected: the mark goes.
     data = report_form(csrf, admissions=12, confirm_outlier="y")
-    assert client.post(f"/stats/{report.id}/edit", data=data).status_code == 303
-    report = fetch(app, HospitalStats, report.id)
+    assert client.post(f"/reports/{report.id}/edit", data=data).status_code == 303
+    report = fetch(app, Report, report.id)
     assert (report.admissions, report.outlier_confirmed, report.outlier_note) == (12, False, None)
     assert "Confirmed unusual" not in page_text(client.get(f"/hospitals/{hospital_id}"))
 
@@ -245,7 +246,7 @@ def test_the_audit_trail_records_the_confirmation_and_its_removal(app, client, c
     hospital_id = make_hospital(app, reports=history(STEADY))
     post_new(client, hospital_id, report_form(csrf, admissions=85, confirm_outlier="y"))
     report_id = only_report(app, hospital_id).id
-    client.post(f"/stats/{report_id}/edit", data=report_form(csrf, admissions=12))
+    client.post(f"/reports/{report_id}/edit", data=report_form(csrf, admissions=12))
     with app.app_context():
         entries = list(
             db.session.scalars(
@@ -261,14 +262,14 @@ def test_the_audit_trail_records_the_confirmation_and_its_removal(app, client, c
     assert created.changes["outlier_note"][1] == message
     assert corrected.changes["outlier_confirmed"] == [True, False]
     assert corrected.changes["outlier_note"] == [message, None]
-    assert "Unusual figures confirmed" in page_text(client.get(f"/stats/{report_id}/history"))
+    assert "Unusual figures confirmed" in page_text(client.get(f"/reports/{report_id}/history"))
 
 
 def test_a_new_hospital_and_its_first_report_have_no_history_to_differ_from(app, client, csrf):
     response = client.post("/hospitals/new", data=new_hospital_form(csrf, admissions=9999))
     assert response.status_code == 303
     with app.app_context():
-        report = db.session.scalar(select(HospitalStats))
+        report = db.session.scalar(select(Report))
         assert (report.outlier_confirmed, report.outlier_note) == (False, None)
 
 
@@ -329,8 +330,8 @@ def test_batch_rows_may_replace_a_stored_report(app):
         # The stored report of the same date is not earlier, so never its own history; a
         # report moved to a later date is left out by its id.
         same_day = batch_warnings([ReportRow(hospital_id, yesterday(), counts)])
-        with_itself = report_warnings(hospital_id, date.today(), counts)
-        without = report_warnings(hospital_id, date.today(), counts, newest)
+        with_itself = report_warnings(hospital_id, today(), counts)
+        without = report_warnings(hospital_id, today(), counts, newest)
     assert same_day == [[]]
     assert with_itself == [
         "Bed occupancy jumps from 10.0 % to 75.0 % (65.0 points) "

@@ -1,7 +1,7 @@
 """Export → import is a round trip that changes nothing (issue 4).
 
 The reports export writes exactly the importer's format, neutralising cells a spreadsheet
-would run as formulas; the importer undoes that. So a file downloaded from /stats imports
+would run as formulas; the importer undoes that. So a file downloaded from /reports imports
 back as all "unchanged": no row, version or audit entry moves. And into a database that lost
 those reports, the same file brings every value back exactly.
 """
@@ -9,14 +9,15 @@ those reports, the same file brings every value back exactly.
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import count, csrf_token, make_hospital, page_text
+from helpers import count, csrf_token, make_hospital, page_text
+from helpers import today as app_today
 from sqlalchemy import delete, select
 
 from hospital_app.extensions import db
-from hospital_app.models import AuditEntry, Hospital, HospitalStats
+from hospital_app.models import AuditEntry, Hospital, Report
 
 # Notes a person could have saved through the form (which trims them), chosen to trip a
 # spreadsheet or a careless CSV writer: formulas, quotes, commas, new lines, non-ASCII.
@@ -42,9 +43,7 @@ def snapshot(app) -> list[tuple]:
         return [
             tuple(row)
             for row in db.session.execute(
-                select(HospitalStats.__table__)
-                .join(Hospital)
-                .order_by(Hospital.code, HospitalStats.report_date)
+                select(Report.__table__).join(Hospital).order_by(Hospital.code, Report.report_date)
             )
         ]
 
@@ -52,7 +51,7 @@ def snapshot(app) -> list[tuple]:
 @pytest.fixture
 def network(app):
     """Two regions, codes that start with a hyphen or look like numbers, and NOTES."""
-    today = date.today()
+    today = app_today()
     for h, (code, region) in enumerate([("-AB-1", "North"), ("0042", "South"), ("NRH-1", "North")]):
         make_hospital(
             app,
@@ -73,17 +72,17 @@ def network(app):
 def import_file(client, data: bytes, dry_run: bool = False):
     form = {
         "file": (io.BytesIO(data), "reports.csv"),
-        "csrf_token": csrf_token(client, "/stats/import"),
+        "csrf_token": csrf_token(client, "/reports/import"),
     }
     if dry_run:
         form["dry_run"] = "y"
-    return client.post("/stats/import", data=form, content_type="multipart/form-data")
+    return client.post("/reports/import", data=form, content_type="multipart/form-data")
 
 
 def test_an_export_imports_back_unchanged(app, client, network):
     before = snapshot(app)
     entries = count(app, AuditEntry)
-    exported = client.get("/stats/export.csv")
+    exported = client.get("/reports/export.csv")
     assert exported.status_code == 200
     data = exported.get_data()
     # The formulas really went out neutralised.
@@ -110,28 +109,24 @@ def test_an_export_restores_lost_reports_exactly(app, client, network):
         # What the file carries: the hospital, the date, the counts and the notes
         # (not the ids, times and versions of the rows that held them).
         skip = {"id", "created_at", "updated_at", "version"}
-        columns = [c.name for c in HospitalStats.__table__.columns if c.name not in skip]
+        columns = [c.name for c in Report.__table__.columns if c.name not in skip]
         return [tuple(r._mapping[c] for c in columns) for r in rows]
 
     with app.app_context():
         rows = db.session.execute(
-            select(HospitalStats.__table__).order_by(
-                HospitalStats.hospital_id, HospitalStats.report_date
-            )
+            select(Report.__table__).order_by(Report.hospital_id, Report.report_date)
         ).all()
     before = values(rows)
-    data = client.get("/stats/export.csv?region=North").get_data()
+    data = client.get("/reports/export.csv?region=North").get_data()
     with app.app_context():
         north = select(Hospital.id).where(Hospital.region == "North")
-        db.session.execute(delete(HospitalStats).where(HospitalStats.hospital_id.in_(north)))
+        db.session.execute(delete(Report).where(Report.hospital_id.in_(north)))
         db.session.commit()
 
     response = import_file(client, data)
     assert response.status_code == 303
     with app.app_context():
         rows = db.session.execute(
-            select(HospitalStats.__table__).order_by(
-                HospitalStats.hospital_id, HospitalStats.report_date
-            )
+            select(Report.__table__).order_by(Report.hospital_id, Report.report_date)
         ).all()
     assert values(rows) == before

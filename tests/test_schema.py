@@ -3,19 +3,19 @@ itself, so that no path (a script, a console, a future bug) can store a broken r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import count, make_hospital, report_values
 from flask_migrate import downgrade, upgrade
+from helpers import count, make_hospital, report_values, today
 from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import Hospital, HospitalStats, User, utcnow
+from hospital_app.models import Account, Hospital, Report, utcnow
 
 # PyMySQL reports MariaDB's CHECK failures as OperationalError (errno 4025), the others as
 # IntegrityError; a value longer than its column is a DataError on the servers. All three mean
@@ -38,11 +38,11 @@ def test_migrations_go_down_to_nothing_and_up_again(app):
         assert {"hospitals", "hospital_stats"} <= set(inspect(db.engine).get_table_names())
     # the rebuilt schema still holds the rules: the trigger came back too
     with pytest.raises(REFUSED):
-        insert_report(app, report_date=date.today() + timedelta(days=5))
+        insert_report(app, report_date=today() + timedelta(days=5))
 
 
 def test_the_app_never_creates_tables_itself(tmp_path):
-    from conftest import make_app
+    from helpers import make_app
 
     app = make_app(f"sqlite:///{tmp_path}/fresh.db")
     app.test_client().get("/healthz")
@@ -62,7 +62,7 @@ def insert_row(app, model, row: dict) -> None:
 def insert_report(app, hospital_id: int | None = None, **values) -> None:
     if hospital_id is None:
         hospital_id = make_hospital(app, code=f"RAW-{utcnow().microsecond}", reports=())
-    insert_row(app, HospitalStats, {**report_values(**values), "hospital_id": hospital_id})
+    insert_row(app, Report, {**report_values(**values), "hospital_id": hospital_id})
 
 
 def insert_hospital(app, **values) -> None:
@@ -113,8 +113,17 @@ def test_the_database_refuses_counts_out_of_range(app, field, value):
 
 
 def test_the_database_accepts_a_valid_report_at_the_limits(app):
-    insert_report(app, **report_values(beds_total=rules.MAX_COUNT, discharges=rules.MAX_COUNT))
-    insert_report(app, **report_values(**dict.fromkeys(rules.COUNT_FIELDS, 0)))
+    at_the_limits = report_values(beds_total=rules.MAX_COUNT, discharges=rules.MAX_COUNT)
+    all_zero = report_values(**dict.fromkeys(rules.COUNT_FIELDS, 0))
+    insert_report(app, **at_the_limits)
+    insert_report(app, **all_zero)
+    # Accepted means stored: both rows are there, with the figures as given.
+    with app.app_context():
+        stored = db.session.scalars(select(Report).order_by(Report.id)).all()
+        figures = [{f: getattr(report, f) for f in rules.COUNT_FIELDS} for report in stored]
+    assert figures == [
+        {f: values[f] for f in rules.COUNT_FIELDS} for values in (at_the_limits, all_zero)
+    ]
 
 
 def test_the_database_refuses_a_second_report_for_a_date(app):
@@ -131,12 +140,10 @@ def test_the_database_refuses_a_report_for_no_hospital(app):
 def test_the_database_refuses_a_report_dated_in_the_future(app):
     hospital_id = make_hospital(app, reports=())
     with pytest.raises(REFUSED):
-        insert_report(app, hospital_id, report_date=date.today() + timedelta(days=3))
-    insert_report(app, hospital_id, report_date=date.today())  # today is fine
+        insert_report(app, hospital_id, report_date=today() + timedelta(days=3))
+    insert_report(app, hospital_id, report_date=today())  # today is fine
     with app.app_context(), pytest.raises(REFUSED), db.engine.begin() as conn:
-        conn.execute(
-            update(HospitalStats.__table__).values(report_date=date.today() + timedelta(days=30))
-        )
+        conn.execute(update(Report.__table__).values(report_date=today() + timedelta(days=30)))
 
 
 @pytest.mark.parametrize(
@@ -150,6 +157,8 @@ def test_the_database_refuses_malformed_codes(app, code):
 def test_the_database_accepts_well_formed_codes(app):
     insert_hospital(app, code="AB")
     insert_hospital(app, code="Z9-" + "0" * 17)
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Hospital.code))) == ["AB", "Z9-" + "0" * 17]
 
 
 def test_the_database_refuses_a_duplicate_code(app):
@@ -194,7 +203,7 @@ def insert_user(app, **values) -> None:
         "password_hash": "scrypt:32768:8:1$salt$hash",
         "role": "viewer",
     }
-    insert_row(app, User, {**row, **values})
+    insert_row(app, Account, {**row, **values})
 
 
 @pytest.mark.parametrize("values", [{"role": "superuser"}, {"display_name": ""}])
@@ -207,7 +216,7 @@ def test_the_database_refuses_a_second_account_for_an_email(app):
     insert_user(app)
     with pytest.raises(REFUSED):
         insert_user(app, display_name="Again")
-    assert count(app, User) == 1
+    assert count(app, Account) == 1
 
 
 def test_new_tables_go_down_and_up_with_the_migrations(app):
@@ -235,7 +244,7 @@ def test_0003_goes_down_and_up_keeping_the_report_rules(app):
     old_columns = ["hospital_id", "report_date", *rules.COUNT_FIELDS, "created_at"]
     old_columns += ["updated_at", "version"]
     row = {
-        **report_values(report_date=date.today() + timedelta(days=5)),
+        **report_values(report_date=today() + timedelta(days=5)),
         "hospital_id": hospital_id,
         "created_at": utcnow(),
         "updated_at": utcnow(),
@@ -252,8 +261,8 @@ def test_0003_goes_down_and_up_keeping_the_report_rules(app):
         indexes = {i["name"] for i in inspect(db.engine).get_indexes("hospital_stats")}
         assert {"ix_hospital_stats_report_date", "ix_hospital_stats_outlier"} <= indexes
     with pytest.raises(REFUSED):
-        insert_report(app, hospital_id, report_date=date.today() + timedelta(days=5))
-    insert_report(app, hospital_id, report_date=date.today())
+        insert_report(app, hospital_id, report_date=today() + timedelta(days=5))
+    insert_report(app, hospital_id, report_date=today())
     with app.app_context():
-        stored = db.session.scalars(select(HospitalStats)).one()
+        stored = db.session.scalars(select(Report)).one()
         assert (stored.outlier_confirmed, stored.outlier_note) == (False, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import (
+from helpers import (
     ADMIN_EMAIL,
     count,
     count_queries,
@@ -18,8 +18,8 @@ from conftest import (
 from sqlalchemy import create_engine, text
 
 from hospital_app.extensions import db
-from hospital_app.hospitals.forms import NewHospitalForm
-from hospital_app.models import Hospital, HospitalStats
+from hospital_app.models import Hospital, Report
+from hospital_app.report_entry import ReportForm
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def worker_client(worker):
 
 @pytest.fixture
 def worker_csrf(worker_client):
-    from conftest import csrf_token
+    from helpers import csrf_token
 
     return csrf_token(worker_client)
 
@@ -62,7 +62,7 @@ def assert_worker_still_serves(app, client, csrf):
     response = client.post("/hospitals/new", data=new_hospital_form(csrf, code="AFTER-1"))
     assert response.status_code == 303, page_text(response)
     assert count(app, Hospital, Hospital.code == "AFTER-1") == 1
-    assert count(app, HospitalStats) == 1
+    assert count(app, Report) == 1
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
     assert checked_out(app) == 0
 
@@ -76,7 +76,7 @@ def test_failure_writing_the_first_report_leaves_no_hospital(worker, worker_clie
     assert response.status_code == 500
     assert "nothing of it was saved" in page_text(response)
     assert any(s.startswith("INSERT INTO hospitals") for s in statements), "hospital not flushed"
-    assert count(worker, Hospital) == 0 and count(worker, HospitalStats) == 0
+    assert count(worker, Hospital) == 0 and count(worker, Report) == 0
     assert checked_out(worker) == 0  # the connection went back to the pool
     assert_worker_still_serves(worker, worker_client, worker_csrf)
 
@@ -87,16 +87,16 @@ def test_a_real_constraint_failure_after_the_hospital_was_written(
     """The database itself refuses the report (a CHECK constraint), after the hospital row
     was inserted in the same transaction. On PostgreSQL this aborts the transaction: the
     connection must come back clean for the next request."""
-    original = NewHospitalForm.apply_report
+    original = ReportForm.apply_report
 
     def corrupt_report(self, report):
         original(self, report)
         report.beds_occupied = report.beds_total + 1  # past the form, caught by the database
 
-    monkeypatch.setattr(NewHospitalForm, "apply_report", corrupt_report)
+    monkeypatch.setattr(ReportForm, "apply_report", corrupt_report)
     response = worker_client.post("/hospitals/new", data=new_hospital_form(worker_csrf))
     assert response.status_code == 500
-    assert count(worker, Hospital) == 0 and count(worker, HospitalStats) == 0
+    assert count(worker, Hospital) == 0 and count(worker, Report) == 0
     monkeypatch.undo()
     assert_worker_still_serves(worker, worker_client, worker_csrf)
 
@@ -106,12 +106,12 @@ def test_an_aborted_transaction_does_not_poison_the_next_request(
 ):
     """A view hits a database error half-way and the exception escapes: the next requests on
     the same connection still work (on PostgreSQL: no 'current transaction is aborted')."""
-    from hospital_app.hospitals import views
+    from hospital_app.hospitals import queries
 
     def broken_regions():
         db.session.execute(text("SELECT no_such_column FROM hospitals"))
 
-    monkeypatch.setattr(views, "regions_in_use", broken_regions)
+    monkeypatch.setattr(queries, "regions_in_use", broken_regions)
     assert worker_client.get("/hospitals").status_code == 500
     assert worker_client.get("/hospitals").status_code == 500
     monkeypatch.undo()
@@ -122,13 +122,16 @@ def test_an_error_after_a_flush_in_an_edit_rolls_the_change_back(
     worker, worker_client, worker_csrf, monkeypatch
 ):
     hospital_id = make_hospital(worker, name="Before")
-    from hospital_app.hospitals import views
+    from hospital_app.hospitals.forms import HospitalForm
 
-    def flush_then_fail(form, *record_and_compare):
+    apply = HospitalForm.apply
+
+    def apply_flush_then_fail(form, hospital):
+        apply(form, hospital)
         db.session.flush()  # the UPDATE reaches the database…
         raise RuntimeError("injected fault after the flush")  # …and the request fails
 
-    monkeypatch.setattr(views, "commit_form", flush_then_fail)
+    monkeypatch.setattr(HospitalForm, "apply", apply_flush_then_fail)
     data = new_hospital_form(worker_csrf, name="After")
     response = worker_client.post(f"/hospitals/{hospital_id}/edit", data=data)
     assert response.status_code == 500

@@ -3,6 +3,7 @@
 Whatever a view, a command or a test changes through the ORM, the rows describing it are
 inserted on the same connection, in the same transaction, right after the change itself was
 sent. They are committed together or rolled back together; no view writes audit rows.
+create_app() turns it on with register().
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect
 
 from .. import rules
-from ..models import AuditEntry, Hospital, HospitalStats, User, utcnow
+from ..models import Account, AuditEntry, Hospital, Report, utcnow
 
 PASSWORD_CHANGED = "(changed)"  # noqa: S105 (what the trail shows instead of a hash)
 PASSWORD_SET = "(set)"  # noqa: S105
@@ -32,7 +33,7 @@ class Audited:
     def label(self, obj) -> str:
         if isinstance(obj, Hospital):
             return f"{obj.code} {obj.name}"
-        if isinstance(obj, HospitalStats):
+        if isinstance(obj, Report):
             return f"report of {obj.report_date.isoformat()}"
         return obj.email
 
@@ -40,7 +41,7 @@ class Audited:
     def hospital_id(obj) -> int | None:
         if isinstance(obj, Hospital):
             return obj.id
-        if isinstance(obj, HospitalStats):
+        if isinstance(obj, Report):
             return obj.hospital_id
         return None
 
@@ -51,7 +52,7 @@ AUDITED: dict[type, Audited] = {
         ("code", "name", "region", "city", "ownership", "is_active"),
         ("archive", "restore"),
     ),
-    HospitalStats: Audited(
+    Report: Audited(
         "report",
         (
             "hospital_id",
@@ -64,31 +65,11 @@ AUDITED: dict[type, Audited] = {
         None,
     ),
     # password_hash is special-cased: the trail says the password changed, never the hash.
-    User: Audited(
-        "user",
+    Account: Audited(
+        "account",
         ("email", "display_name", "role", "is_active", "hospitals", "password_hash"),
         ("deactivate", "activate"),
     ),
-}
-# What the history pages call each field.
-FIELD_LABELS = {
-    "code": "Facility code",
-    "name": "Name",
-    "region": "Region",
-    "city": "City",
-    "ownership": "Ownership",
-    "is_active": "Active",
-    "hospital_id": "Hospital",
-    "report_date": "Report date",
-    **rules.COUNT_FIELDS,
-    "notes": "Notes",
-    "outlier_confirmed": "Unusual figures confirmed",
-    "outlier_note": "What was unusual",
-    "email": "Email",
-    "display_name": "Name",
-    "role": "Role",
-    "hospitals": "Assigned hospitals",
-    "password": "Password",
 }
 
 
@@ -162,7 +143,13 @@ def _entry(obj, spec: Audited, action: str, changes: dict) -> dict:
     }
 
 
-@event.listens_for(Session, "after_flush")
+def register() -> None:
+    """Write the trail after every flush of every session (once, however often it is called:
+    each test builds its own app)."""
+    if not event.contains(Session, "after_flush", write_audit_entries):
+        event.listen(Session, "after_flush", write_audit_entries)
+
+
 def write_audit_entries(session, _flush_context) -> None:
     # In after_flush the session still lists what was new, changed and deleted, with each
     # attribute's history, and every new row has its id.

@@ -8,7 +8,7 @@ from functools import cache
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..models import User
+from ..models import Account
 
 
 def hash_password(password: str) -> str:
@@ -20,7 +20,7 @@ def _decoy_hash(method: str) -> str:
     return generate_password_hash(secrets.token_hex(16), method=method)
 
 
-def password_matches(user: User | None, password: str) -> bool:
+def password_matches(user: Account | None, password: str) -> bool:
     """Whether `password` is `user`'s. An unknown account still costs one hash check, so the
     time a sign-in takes does not tell whether an email has an account."""
     if user is None:

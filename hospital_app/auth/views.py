@@ -1,5 +1,5 @@
 """Signing in and out, one's own password, and the rule that every page needs a signed-in
-person."""
+person. Each view commits its own work once, at its end."""
 
 from __future__ import annotations
 
@@ -22,24 +22,25 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select, update
 
 from .. import rules
-from ..database import commit_form
 from ..extensions import db, login_manager
-from ..models import User, utcnow
-from ..web import ActionForm, form_status, see_other
+from ..models import Account, utcnow
+from ..saving import Outcome, save
+from ..web import form_status, see_other
 from . import throttle
 from .forms import ChangePasswordForm, LoginForm
 from .passwords import hash_password, password_matches
 
 bp = Blueprint("auth", __name__)
 
-# Reachable without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static"}
+# Reachable without signing in: the sign-in page, the health check, static files, and the
+# permanent redirects of old addresses (they say only where a page moved).
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static", "legacy.redirect"}
 BAD_CREDENTIALS = "The email or password is not right. Check both and try again."
 DEACTIVATED = "This account has been deactivated. If you still need access, ask an administrator."
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
+def load_user(session_id: str) -> Account | None:
     """The session holds "id:generation"; a session whose account was deactivated, given a
     new password or signed out since it began is ended here, on every worker."""
     user_id, _, generation = session_id.partition(":")
@@ -51,7 +52,7 @@ def load_user(session_id: str) -> User | None:
     lifetime = current_app.permanent_session_lifetime.total_seconds()
     if not isinstance(signed_in_at, int) or time.time() - signed_in_at > lifetime:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(Account, int(user_id))
     if user is None or not user.is_active or user.session_generation != int(generation):
         return None
     return user
@@ -100,13 +101,15 @@ def _throttled(template: str, form, until, **context):
     return page, 429, {"Retry-After": str(seconds)}
 
 
-def _update_account_quietly(user_id: int, **values) -> None:
+def _update_account_quietly(account_id: int, **values) -> None:
     """A plain UPDATE of an account for what is not an edit of it (signing in or out): it
     neither raises the row's version (which would upset an administrator editing the account)
     nor enters the audit trail, and it keeps updated_at, which its onupdate default would
     otherwise move."""
     db.session.execute(
-        update(User).where(User.id == user_id).values(**values, updated_at=User.updated_at)
+        update(Account)
+        .where(Account.id == account_id)
+        .values(**values, updated_at=Account.updated_at)
     )
 
 
@@ -114,7 +117,7 @@ def _update_account_quietly(user_id: int, **values) -> None:
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("index"), code=303)
+        return redirect(next_url or url_for("dashboard.index"), code=303)
     form = LoginForm()
     status = form_status(form)
     if form.validate_on_submit():
@@ -123,10 +126,10 @@ def login():
         if until is not None:
             # Refused before the password is even checked, so guessing gains nothing.
             return _throttled("auth/login.html", form, until, next_url=next_url)
-        user = db.session.scalar(select(User).where(User.email == email))
+        user = db.session.scalar(select(Account).where(Account.email == email))
         if not password_matches(user, form.password.data):
             throttle.record_failure(email, client)
-            commit_form(form)
+            db.session.commit()  # the failure counts, whatever happens next
             form.form_errors.append(BAD_CREDENTIALS)
         elif not user.is_active:
             form.form_errors.append(DEACTIVATED)
@@ -134,16 +137,16 @@ def login():
         else:
             throttle.record_success(email)
             _update_account_quietly(user.id, last_login_at=utcnow())
-            if commit_form(form):
-                # A new session: nothing from before signing in (say, a planted CSRF token)
-                # carries over.
-                session.clear()
-                login_user(user)
-                session.permanent = True
-                session["signed_in_at"] = int(time.time())
-                flash(f"Signed in as {user.display_name}.", "success")
-                return redirect(next_url or url_for("index"), code=303)
-    no_accounts = not db.session.scalar(select(func.count()).select_from(User))
+            db.session.commit()
+            # A new session: nothing from before signing in (say, a planted CSRF token)
+            # carries over.
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            session["signed_in_at"] = int(time.time())
+            flash(f"Signed in as {user.display_name}.", "success")
+            return redirect(next_url or url_for("dashboard.index"), code=303)
+    no_accounts = not db.session.scalar(select(func.count()).select_from(Account))
     return render_template(
         "auth/login.html", form=form, next_url=next_url, no_accounts=no_accounts
     ), status
@@ -155,17 +158,17 @@ def logout():
     # signed cookie, so forgetting it here is not enough: a copy taken earlier would still
     # open pages. Raising the generation ends it on the server, with the account's other
     # sessions.
-    _update_account_quietly(current_user.id, session_generation=User.session_generation + 1)
-    if commit_form(ActionForm()):
-        logout_user()
-        session.clear()
-        flash("You are signed out.", "success")
+    _update_account_quietly(current_user.id, session_generation=Account.session_generation + 1)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "success")
     return see_other("auth.login")
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
-    user: User = current_user
+    user: Account = current_user
     form = ChangePasswordForm(email=user.email)
     if form.validate_on_submit():
         # Guessing the current password from an open session counts as failed sign-ins.
@@ -175,18 +178,22 @@ def change_password():
             return _throttled("auth/password.html", form, until)
         if not password_matches(user, form.current.data):
             throttle.record_failure(user.email, client)
-            commit_form(form)
+            db.session.commit()  # the failure counts
             form.current.errors.append("This is not your current password.")
-        elif password_matches(user, form.password.data):
+            return render_template("auth/password.html", form=form), 422
+        if password_matches(user, form.password.data):
             form.password.errors.append("Choose a password different from the current one.")
-        else:
-            user.password_hash = hash_password(form.password.data)
-            # Sessions elsewhere (another browser, a lost phone) end; this one goes on.
-            user.session_generation += 1
-            if commit_form(form):
-                login_user(user)
-                flash("Your password was changed. Your other sessions were signed out.", "success")
-                return see_other("index")
+            return render_template("auth/password.html", form=form), 422
+
+    def apply():
+        user.password_hash = hash_password(form.password.data)
+        # Sessions elsewhere (another browser, a lost phone) end; this one goes on.
+        user.session_generation += 1
+
+    if save(form, user, apply) is Outcome.SAVED:
+        login_user(user)
+        flash("Your password was changed. Your other sessions were signed out.", "success")
+        return see_other("dashboard.index")
     return render_template("auth/password.html", form=form), form_status(form)
 
 

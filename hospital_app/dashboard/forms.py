@@ -3,7 +3,7 @@ A value that cannot be used gets a message beside the filters, never a 500."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from wtforms import SelectChoice, StringField
@@ -30,25 +30,15 @@ class DashboardArgs(PageArgs):
     threshold_value: Decimal
 
     def validate_date(self, field: StringField) -> None:
-        value = (field.data or "").strip()
-        today = rules.today()
-        if not value:
-            self.day = today
-            return
+        self.day = rules.today()
         try:
-            self.day = datetime.strptime(value, rules.REPORT_DATE_FORMAT).date()
-        except ValueError:
-            raise ValidationError(
-                f"“{value}” is not a date: write it as year-month-day, e.g. {today.isoformat()}."
-            ) from None
-        if self.day > today:
-            raise ValidationError(
-                f"{value} is in the future: reports exist up to today ({today.isoformat()})."
-            )
-        if self.day < rules.EARLIEST_REPORT_DATE:
-            raise ValidationError(
-                f"{value} is too early: reports start on {rules.EARLIEST_REPORT_DATE.isoformat()}."
-            )
+            day = rules.parse_report_date(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        if day is not None:
+            for message in rules.report_date_errors(day):
+                raise ValidationError(message)
+            self.day = day
 
     def validate_threshold(self, field: StringField) -> None:
         value = (field.data or "").strip().removesuffix("%").strip()

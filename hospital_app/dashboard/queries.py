@@ -18,26 +18,14 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from .. import rules
-from ..charts import Chart, Series
+from ..charts import Chart, Series, days_ending, occupancy_chart, ratio
 from ..extensions import db
-from ..models import Hospital, HospitalStats
+from ..models import Hospital, Report
 
 ACTIVE = Hospital.is_active.is_(True)
-SUMMED = (
-    "beds_total",
-    "beds_occupied",
-    "icu_beds_total",
-    "icu_beds_occupied",
-    "ventilators_total",
-    "ventilators_in_use",
-)
+# Summed over the network and the regions: the census (the day's flows are not shown).
+SUMMED = rules.CENSUS_FIELDS
 OUTLIER_DAYS = 30  # confirmed outliers: the chosen day and the 30 days before
-
-
-def ratio(part: int | None, whole: int | None) -> float | None:
-    """Percent; None where there is nothing to divide by (no beds, no reports). int(): MariaDB
-    returns SUM() as a Decimal, of whole numbers here."""
-    return 100 * int(part) / int(whole) if whole else None
 
 
 @dataclass(frozen=True)
@@ -80,8 +68,8 @@ class Totals:
 def _day_columns():
     return (
         func.count(Hospital.id),
-        func.count(HospitalStats.id),
-        *(func.coalesce(func.sum(getattr(HospitalStats, name)), 0) for name in SUMMED),
+        func.count(Report.id),
+        *(func.coalesce(func.sum(getattr(Report, name)), 0) for name in SUMMED),
     )
 
 
@@ -91,8 +79,8 @@ def _active_with_report_of(day: date, *columns):
         select(*columns)
         .select_from(Hospital)
         .outerjoin(
-            HospitalStats,
-            and_(HospitalStats.hospital_id == Hospital.id, HospitalStats.report_date == day),
+            Report,
+            and_(Report.hospital_id == Hospital.id, Report.report_date == day),
         )
         .where(ACTIVE)
     )
@@ -115,18 +103,16 @@ def archived_reports(day: date) -> int:
     """Reports of `day` from hospitals archived since: left out of the totals."""
     return db.session.scalar(
         select(func.count())
-        .select_from(HospitalStats)
-        .join(Hospital, Hospital.id == HospitalStats.hospital_id)
-        .where(HospitalStats.report_date == day, Hospital.is_active.is_(False))
+        .select_from(Report)
+        .join(Hospital, Hospital.id == Report.hospital_id)
+        .where(Report.report_date == day, Hospital.is_active.is_(False))
     )
 
 
 def missing_hospitals(day: date, first_ids: Collection[int] = ()):
     """Active hospitals without a report of `day`, by name; `first_ids` (an editor's own
     hospitals) ahead of the others, so the ones they can enter are on the first page."""
-    reported = exists().where(
-        HospitalStats.hospital_id == Hospital.id, HospitalStats.report_date == day
-    )
+    reported = exists().where(Report.hospital_id == Hospital.id, Report.report_date == day)
     order = [Hospital.name, Hospital.id]
     if first_ids:
         order.insert(0, case((Hospital.id.in_(sorted(first_ids)), 0), else_=1))
@@ -142,20 +128,20 @@ def _at_least(part, whole, tenths: int):
 def under_pressure(day: date, tenths: int):
     """Reports of `day` (active hospitals) with bed or ICU occupancy at or above the threshold
     (in tenths of a percent), the fullest first."""
-    beds = HospitalStats.beds_occupied * 1.0 / func.nullif(HospitalStats.beds_total, 0)
-    icu = HospitalStats.icu_beds_occupied * 1.0 / func.nullif(HospitalStats.icu_beds_total, 0)
+    beds = Report.beds_occupied * 1.0 / func.nullif(Report.beds_total, 0)
+    icu = Report.icu_beds_occupied * 1.0 / func.nullif(Report.icu_beds_total, 0)
     # The higher of the two; a NULL (no ICU beds) compares false and leaves the bed figure.
     peak = case((icu > beds, icu), else_=beds)
     return (
-        select(HospitalStats)
-        .join(HospitalStats.hospital)
-        .options(contains_eager(HospitalStats.hospital))
+        select(Report)
+        .join(Report.hospital)
+        .options(contains_eager(Report.hospital))
         .where(
-            HospitalStats.report_date == day,
+            Report.report_date == day,
             ACTIVE,
             or_(
-                _at_least(HospitalStats.beds_occupied, HospitalStats.beds_total, tenths),
-                _at_least(HospitalStats.icu_beds_occupied, HospitalStats.icu_beds_total, tenths),
+                _at_least(Report.beds_occupied, Report.beds_total, tenths),
+                _at_least(Report.icu_beds_occupied, Report.icu_beds_total, tenths),
             ),
         )
         .order_by(peak.desc(), Hospital.name, Hospital.id)
@@ -166,15 +152,15 @@ def confirmed_outliers(day: date):
     """Reports confirmed as correct although unusual, of `day` and the OUTLIER_DAYS before
     (active hospitals), newest first."""
     return (
-        select(HospitalStats)
-        .join(HospitalStats.hospital)
-        .options(contains_eager(HospitalStats.hospital))
+        select(Report)
+        .join(Report.hospital)
+        .options(contains_eager(Report.hospital))
         .where(
-            HospitalStats.outlier_confirmed.is_(True),
-            HospitalStats.report_date.between(day - timedelta(days=OUTLIER_DAYS), day),
+            Report.outlier_confirmed.is_(True),
+            Report.report_date.between(day - timedelta(days=OUTLIER_DAYS), day),
             ACTIVE,
         )
-        .order_by(HospitalStats.report_date.desc(), Hospital.name, Hospital.id)
+        .order_by(Report.report_date.desc(), Hospital.name, Hospital.id)
     )
 
 
@@ -188,37 +174,23 @@ def first(stmt, limit: int) -> tuple[list, int]:
 # --- Trends ----------------------------------------------------------------------------------
 
 
-def days_ending(end: date, days: int) -> list[date]:
-    return [end - timedelta(days=days - 1 - i) for i in range(days)]
-
-
 def _trend_columns():
     return (
         func.count(),
-        func.sum(HospitalStats.beds_occupied),
-        func.sum(HospitalStats.beds_total),
-        func.sum(HospitalStats.icu_beds_occupied),
-        func.sum(HospitalStats.icu_beds_total),
+        func.sum(Report.beds_occupied),
+        func.sum(Report.beds_total),
+        func.sum(Report.icu_beds_occupied),
+        func.sum(Report.icu_beds_total),
     )
 
 
 def _trend(end: date, days: int, *keys):
     return (
-        select(*keys, HospitalStats.report_date, *_trend_columns())
-        .join(Hospital, Hospital.id == HospitalStats.hospital_id)
-        .where(ACTIVE, HospitalStats.report_date.between(end - timedelta(days=days - 1), end))
-        .group_by(*keys, HospitalStats.report_date)
+        select(*keys, Report.report_date, *_trend_columns())
+        .join(Hospital, Hospital.id == Report.hospital_id)
+        .where(ACTIVE, Report.report_date.between(end - timedelta(days=days - 1), end))
+        .group_by(*keys, Report.report_date)
     )
-
-
-def _occupancy_series(dates: list[date], by_day: dict) -> list[Series]:
-    """Bed and ICU occupancy for each of `dates`, from {day: (beds occupied, beds, ICU beds
-    occupied, ICU beds)}; a day missing there is a gap."""
-    figures = [by_day.get(d, (None,) * 4) for d in dates]
-    return [
-        Series("Bed occupancy", tuple(ratio(f[0], f[1]) for f in figures)),
-        Series("ICU occupancy", tuple(ratio(f[2], f[3]) for f in figures)),
-    ]
 
 
 def network_trend(end: date, days: int) -> Chart:
@@ -226,13 +198,13 @@ def network_trend(end: date, days: int) -> Chart:
     counts, by_day = {}, {}
     for day, count, *figures in db.session.execute(_trend(end, days)):
         counts[day], by_day[day] = count, figures
-    return Chart(
-        id="chart-network",
-        title=f"Network occupancy, last {days} days to {end.day} {end:%b %Y}",
-        caption="Occupied beds over all beds, and occupied ICU beds over all ICU beds, in the "
-        "active hospitals that reported each day.",
-        dates=dates,
-        series=_occupancy_series(dates, by_day),
+    return occupancy_chart(
+        "chart-network",
+        f"Network occupancy, last {days} days to {end.day} {end:%b %Y}",
+        "Occupied beds over all beds, and occupied ICU beds over all ICU beds, in the active "
+        "hospitals that reported each day.",
+        dates,
+        by_day,
         extra=[("Hospitals reporting", [counts.get(d) for d in dates])],
     )
 
@@ -250,52 +222,18 @@ def region_trends(end: date, days: int) -> tuple[Chart, Chart]:
         icu.setdefault(region, [None] * days)[i] = ratio(icu_occupied, icu_total)
     regions = sorted(beds)
     period = f"last {days} days to {end.day} {end:%b %Y}"
-    return (
+    charts = (
+        ("beds", "Bed occupancy", "Occupied beds over all beds", beds),
+        ("icu", "ICU occupancy", "Occupied ICU beds over all ICU beds", icu),
+    )
+    beds_chart, icu_chart = (
         Chart(
-            id="chart-regions-beds",
-            title=f"Bed occupancy by region, {period}",
-            caption="Occupied beds over all beds of the active hospitals of each region that "
-            "reported each day.",
+            id=f"chart-regions-{key}",
+            title=f"{name} by region, {period}",
+            caption=f"{what} of the active hospitals of each region that reported each day.",
             dates=dates,
-            series=[Series(r, tuple(beds[r])) for r in regions],
-        ),
-        Chart(
-            id="chart-regions-icu",
-            title=f"ICU occupancy by region, {period}",
-            caption="Occupied ICU beds over all ICU beds of the active hospitals of each region "
-            "that reported each day.",
-            dates=dates,
-            series=[Series(r, tuple(icu[r])) for r in regions],
-        ),
+            series=[Series(r, tuple(values[r])) for r in regions],
+        )
+        for key, name, what, values in charts
     )
-
-
-HOSPITAL_CHART_DAYS = 90
-
-
-def hospital_chart(
-    hospital: Hospital, end: date | None = None, days: int = HOSPITAL_CHART_DAYS
-) -> Chart:
-    """One hospital's bed and ICU occupancy, day by day to `end` (today): its own reports,
-    one query."""
-    end = end or rules.today()
-    dates = days_ending(end, days)
-    stmt = select(
-        HospitalStats.report_date,
-        HospitalStats.beds_occupied,
-        HospitalStats.beds_total,
-        HospitalStats.icu_beds_occupied,
-        HospitalStats.icu_beds_total,
-    ).where(
-        HospitalStats.hospital_id == hospital.id,
-        HospitalStats.report_date.between(dates[0], end),
-    )
-    by_day = {day: figures for day, *figures in db.session.execute(stmt)}
-    return Chart(
-        id="chart-hospital",
-        title=f"{hospital.name}: occupancy, last {days} days to {end.day} {end:%b %Y}",
-        caption="Occupied beds over beds, and occupied ICU beds over ICU beds, as reported each "
-        "day. Days without a report are gaps.",
-        dates=dates,
-        series=_occupancy_series(dates, by_day),
-    )
+    return beds_chart, icu_chart

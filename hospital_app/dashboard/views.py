@@ -8,11 +8,11 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from ..auth.policy import assigned_hospital_ids
+from ..policy import assigned_hospital_ids
 from . import queries
 from .forms import DashboardArgs
 
-bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+bp = Blueprint("dashboard", __name__)
 
 # The dashboard shows the start of each list; the rest is one link away, paginated.
 SHOWN = 20
@@ -25,8 +25,8 @@ def own_hospitals() -> frozenset[int]:
     return frozenset()
 
 
+@bp.get("/")
 def index():
-    """GET / (registered as the app's "index" endpoint in create_app)."""
     args = DashboardArgs(request.args)
     if not args.validate():
         return render_template("dashboard/index.html", args=args, data=None), 400
@@ -59,16 +59,16 @@ def _full_list(kind: str, stmt_for):
     )
 
 
-@bp.get("/missing")
+@bp.get("/dashboard/missing")
 def missing():
     return _full_list("missing", lambda args: queries.missing_hospitals(args.day, own_hospitals()))
 
 
-@bp.get("/pressure")
+@bp.get("/dashboard/pressure")
 def pressure():
     return _full_list("pressure", lambda args: queries.under_pressure(args.day, args.tenths))
 
 
-@bp.get("/outliers")
+@bp.get("/dashboard/outliers")
 def outliers():
     return _full_list("outliers", lambda args: queries.confirmed_outliers(args.day))

@@ -1,5 +1,5 @@
-"""Forms of the hospitals area: the hospital form, the create form (hospital and its first
-report together) and the list's filters."""
+"""Forms of the hospitals area: the hospital form, the new-hospital form (the hospital and its
+first report, composed of the hospital form and the report form) and the list's filters."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from .. import rules
 from ..extensions import db
 from ..models import Hospital
-from ..stats.forms import StatsForm, strip_or_none
-from ..web import Choice, OrderedForm, PageArgs
-
-
-def regions_in_use() -> list[str]:
-    return list(db.session.scalars(select(Hospital.region).distinct().order_by(Hospital.region)))
+from ..report_entry import ReportForm
+from ..web import Choice, OrderedForm, PageArgs, RegionFilter, form_values
 
 
 def ownership_choices() -> list[SelectChoice]:
@@ -24,15 +20,15 @@ def ownership_choices() -> list[SelectChoice]:
 
 class HospitalForm(OrderedForm):
     code = StringField(
-        "Facility code",
+        rules.label("code"),
         filters=[rules.normalise_code],
-        validators=[DataRequired("Enter the hospital's facility code.")],
+        validators=[DataRequired(rules.CODE_REQUIRED_MESSAGE)],
         description=f"{rules.CODE_MIN}–{rules.CODE_MAX} letters, digits or hyphens, e.g. NRH-001. "
         "Stored in capitals.",
         render_kw={"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
     )
     name = StringField(
-        "Name",
+        rules.label("name"),
         filters=[rules.normalise_space],
         validators=[
             DataRequired("Enter the hospital's name."),
@@ -40,7 +36,7 @@ class HospitalForm(OrderedForm):
         ],
     )
     region = StringField(
-        "Region",
+        rules.label("region"),
         filters=[rules.normalise_space],
         validators=[
             DataRequired("Enter the region."),
@@ -52,15 +48,15 @@ class HospitalForm(OrderedForm):
         render_kw={"list": "regions", "autocomplete": "off"},
     )
     city = StringField(
-        "City",
-        filters=[rules.normalise_space, strip_or_none],
+        rules.label("city"),
+        filters=[rules.normalise_space, rules.strip_or_none],
         validators=[
             Optional(),
             Length(max=rules.CITY_MAX, message=f"Keep the city to {rules.CITY_MAX} characters."),
         ],
     )
     ownership = SelectField(
-        "Ownership",
+        rules.label("ownership"),
         choices=[SelectChoice("", "Choose…"), *ownership_choices()],
         validators=[DataRequired("Choose who owns the hospital.")],
     )
@@ -92,37 +88,63 @@ class HospitalForm(OrderedForm):
         if same:
             field.data = same
 
-    def hospital_fields(self):
+    def visible_fields(self):
         return [self.code, self.name, self.region, self.city, self.ownership]
 
-    def visible_fields(self):
-        return self.hospital_fields()
+    def compared_values(self):
+        return form_values(self.visible_fields())
 
-    def apply_hospital(self, hospital: Hospital) -> None:
-        for field in self.hospital_fields():
+    def apply(self, hospital: Hospital) -> None:
+        for field in self.visible_fields():
             setattr(hospital, field.name, field.data)
 
 
-class NewHospitalForm(HospitalForm, StatsForm):
-    """One form, two rows: the hospital and its first statistics report."""
+class NewHospitalForm:
+    """A new hospital and its first report, saved together or not at all: the hospital form
+    and the report form on one page, posted together (their field names do not overlap).
+    It answers what the page and saving.save() ask of a form."""
 
-    def visible_fields(self):
-        return self.hospital_fields() + self.report_fields()
+    conflict = None  # a new record has nobody else's change to conflict with
+
+    def __init__(self):
+        self.hospital = HospitalForm()
+        # No hospital yet: no history to be unusual against, no other report on its date.
+        self.report = ReportForm()
+        self.csrf_token = self.hospital.csrf_token
+        self.version = self.hospital.version
+
+    def is_submitted(self) -> bool:
+        return self.hospital.is_submitted()
+
+    def validate(self) -> bool:
+        # Both, so that every wrong field is shown at once.
+        valid = self.hospital.validate()
+        return self.report.validate() and valid
+
+    def validate_on_submit(self) -> bool:
+        return self.is_submitted() and self.validate()
+
+    @property
+    def form_errors(self) -> list[str]:
+        return [*self.hospital.form_errors, *self.report.form_errors]
+
+    def visible_fields(self) -> list:
+        return self.hospital.visible_fields() + self.report.report_fields()
+
+    def focus_field(self):
+        shown = self.visible_fields()
+        return next((f for f in shown if f.errors), shown[0])
+
+    def compared_values(self) -> list:
+        return []
 
 
 class ListFilters(PageArgs):
-    """The list's query string (also the CSV export's). Plain Form: a GET changes nothing, so
-    it needs no CSRF token.
-
-    `regions` are the stored spellings (regions_in_use()): a region typed in another case is
-    matched to its stored spelling here, so the query compares it exactly and can use the
-    region index instead of lower(region) over every row.
-    """
+    """The list's query string (also the CSV export's). `regions` are the stored spellings
+    (queries.regions_in_use())."""
 
     q = StringField("Name or code", filters=[rules.normalise_space], validators=[Length(max=200)])
-    region = StringField(
-        "Region", filters=[rules.normalise_space], validators=[Length(max=rules.REGION_MAX)]
-    )
+    region = RegionFilter()
     ownership = Choice(choices=[SelectChoice("", "Any ownership"), *ownership_choices()])
     status = Choice(
         choices=[
@@ -151,14 +173,6 @@ class ListFilters(PageArgs):
     def __init__(self, *args, regions: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.regions = list(regions)
-
-    def validate_region(self, field: StringField) -> None:
-        if not field.data:
-            return
-        stored = next((r for r in self.regions if r.lower() == field.data.lower()), None)
-        if stored is None:
-            raise ValidationError(f"No hospital is in the region “{field.data}”.")
-        field.data = stored
 
     def sort_key(self) -> tuple[str, bool]:
         """(column, descending)."""

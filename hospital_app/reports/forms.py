@@ -1,24 +1,26 @@
-"""The statistics list's query string (GET /stats and its CSV export)."""
+"""Forms of the reports area: the list's filters and the CSV import's upload. The report form
+itself is report_entry.ReportForm: the new-hospital form uses it too."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wtforms import SelectChoice, StringField
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectChoice, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import rules
-from ..hospitals.forms import ListFilters
-from ..stats.forms import ReportDateField
-from ..web import Choice, PageArgs
+from ..report_entry import ReportDateField
+from ..web import Choice, PageArgs, RegionFilter
 
 
-class StatsFilters(PageArgs):
-    """Plain Form: a GET changes nothing, so it needs no CSRF token.
+class ReportFilters(PageArgs):
+    """The list's query string (also the CSV export's).
 
     `hospitals` are (id, code, name) rows of every hospital, read once for the page's datalist:
     an unknown code gets a message and a known one filters on hospital_id, with no extra query.
-    `regions` are the stored spellings, as for the hospital list (ListFilters).
+    `regions` are the stored spellings, as for the hospital list.
     """
 
     hospital = StringField(
@@ -27,9 +29,7 @@ class StatsFilters(PageArgs):
         validators=[Length(max=rules.CODE_MAX)],
         render_kw={"list": "hospital-codes", "autocomplete": "off", "spellcheck": "false"},
     )
-    region = StringField(
-        "Region", filters=[rules.normalise_space], validators=[Length(max=rules.REGION_MAX)]
-    )
+    region = RegionFilter()
     date_from = ReportDateField("From", validators=[Optional()])
     date_to = ReportDateField("To", validators=[Optional()])
     sort = Choice(
@@ -49,10 +49,7 @@ class StatsFilters(PageArgs):
 
     def validate_hospital(self, field: StringField) -> None:
         if field.data and field.data not in self._ids:
-            raise ValidationError(f"No hospital has the code “{field.data}”.")
-
-    # One rule for both lists: a region typed in any case is its stored spelling.
-    validate_region = ListFilters.validate_region
+            raise ValidationError(rules.unknown_code_message(field.data))
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -66,3 +63,23 @@ class StatsFilters(PageArgs):
 
     def newest_first(self) -> bool:
         return self.sort.data != "date"
+
+
+class ImportForm(FlaskForm):
+    # Any file name is accepted: the importer checks what is inside, and says what is wrong.
+    file = FileField(
+        "CSV file",
+        validators=[FileRequired("Choose the CSV file to import.")],
+        description="UTF-8 text (“CSV UTF-8” in a spreadsheet program), the header on line 1.",
+        render_kw={"accept": ".csv,text/csv"},
+    )
+    dry_run = BooleanField(
+        "Check only (dry run)",
+        description="Check every row and count what would change, without saving anything.",
+    )
+
+    def visible_fields(self) -> list:
+        return [self.file, self.dry_run]
+
+    def focus_field(self):
+        return next((f for f in self.visible_fields() if f.errors), self.file)

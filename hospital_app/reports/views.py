@@ -1,6 +1,8 @@
-"""The statistics list (GET /stats) and the CSV exports of both lists.
+"""/reports: the list of every hospital's daily reports and its CSV export; a new report of a
+hospital (/hospitals/<id>/reports/new), editing and deleting one, its history; and the CSV
+import (/reports/import) with its template file.
 
-Each export runs the very function that filters and sorts its list page, with the same query
+The list's export runs the very function that filters and sorts the list, with the same query
 string, so it holds exactly the rows of every page of that list.
 """
 
@@ -9,78 +11,74 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask import Blueprint, render_template, request
-from sqlalchemy import select
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    render_template,
+    request,
+)
+from flask_login import current_user
 from sqlalchemy.orm import contains_eager
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import rules
-from ..csvcells import REPORT_COLUMNS, neutralise
-from ..extensions import db
-from ..hospitals.forms import ListFilters, regions_in_use
-from ..hospitals.views import filtered_hospitals
-from ..models import Hospital, HospitalStats, with_latest_report
-from .csvout import csv_response
-from .forms import StatsFilters
+from .. import policy, rules
+from ..audit import queries as audit_queries
+from ..conflicts import last_change
+from ..csvfiles import csv_response, neutralise
+from ..errors import http_error_page
+from ..extensions import csrf, db
+from ..hospitals.queries import regions_in_use
+from ..models import Hospital, Report
+from ..report_entry import ReportForm
+from ..saving import Outcome, save
+from ..web import (
+    ActionForm,
+    PageArgs,
+    action_problem,
+    export_args,
+    form_status,
+    list_status,
+    see_other,
+)
+from . import queries
+from .forms import ImportForm, ReportFilters
+from .importer import (
+    CLASH_ERRORS,
+    CLASH_MESSAGE,
+    COLUMNS,
+    HEADER_LINE,
+    ImportResult,
+    import_reports,
+    template_csv,
+)
 
 bp = Blueprint("reports", __name__)
 
-HOSPITAL_COLUMNS = [
-    "code",
-    "name",
-    "region",
-    "city",
-    "ownership",
-    "status",
-    "latest_report_date",
-    "beds_total",
-    "beds_occupied",
-    "bed_occupancy_percent",
-    "icu_beds_total",
-    "icu_beds_occupied",
-    "ventilators_total",
-    "ventilators_in_use",
-]
+
+# --- The list and its export -----------------------------------------------------------------
 
 
-def _stats_filters() -> StatsFilters:
-    hospitals = db.session.execute(
-        select(Hospital.id, Hospital.code, Hospital.name).order_by(Hospital.name, Hospital.id)
-    ).all()
-    return StatsFilters(request.args, hospitals=hospitals, regions=regions_in_use())
-
-
-def filtered_reports(filters: StatsFilters):
-    """The reports `filters` select, joined to their hospital, in the order they ask for:
-    the list and its CSV export."""
-    stmt = select(HospitalStats).join(HospitalStats.hospital)
-    hospital_id = filters.hospital_id()
-    if hospital_id is not None:
-        stmt = stmt.where(HospitalStats.hospital_id == hospital_id)
-    if filters.region.data:
-        # The stored spelling (validate_region): equality uses the region index.
-        stmt = stmt.where(Hospital.region == filters.region.data)
-    if filters.date_from.data:
-        stmt = stmt.where(HospitalStats.report_date >= filters.date_from.data)
-    if filters.date_to.data:
-        stmt = stmt.where(HospitalStats.report_date <= filters.date_to.data)
-    day = HospitalStats.report_date
-    return stmt.order_by(
-        day.desc() if filters.newest_first() else day, Hospital.name, HospitalStats.id
+def _filters() -> ReportFilters:
+    return ReportFilters(
+        request.args, hospitals=queries.hospital_choices(), regions=regions_in_use()
     )
 
 
-@bp.get("/stats")
+@bp.get("/reports")
 def index():
-    filters = _stats_filters()
+    filters = _filters()
     page = None
     if filters.validate():
         page = filters.paginate(
-            filtered_reports(filters).options(contains_eager(HospitalStats.hospital))
+            queries.filtered_reports(filters).options(contains_eager(Report.hospital))
         )
-    export_args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "reports/index.html", filters=filters, page=page, export_args=export_args
-    ), (200 if page is not None else 400)
+        "reports/index.html", filters=filters, page=page, export_args=export_args()
+    ), list_status(page)
 
 
 def _slug(text: str) -> str:
@@ -89,7 +87,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-def _reports_filename(filters: StatsFilters) -> str:
+def _export_filename(filters: ReportFilters) -> str:
     parts = ["reports"]
     if filters.hospital.data:
         parts.append(_slug(filters.hospital.data))
@@ -105,58 +103,261 @@ def _reports_filename(filters: StatsFilters) -> str:
     return "-".join(parts) + ".csv"
 
 
-@bp.get("/stats/export.csv")
-def export_reports():
-    filters = _stats_filters()
+@bp.get("/reports/export.csv")
+def export():
+    """Every report of the list with the same query string, in the import's format."""
+    filters = _filters()
     if not filters.validate():
         return render_template(
             "reports/index.html", filters=filters, page=None, export_args={}
         ), 400
-    columns = [getattr(HospitalStats, name) for name in rules.COUNT_FIELDS]
-    stmt = filtered_reports(filters).with_only_columns(
-        Hospital.code, HospitalStats.report_date, *columns, HospitalStats.notes
+    columns = [getattr(Report, name) for name in rules.COUNT_FIELDS]
+    stmt = queries.filtered_reports(filters).with_only_columns(
+        Hospital.code, Report.report_date, *columns, Report.notes
     )
 
     def cells(row):
         code, day, *counts, notes = row
         return [neutralise(code), day.isoformat(), *counts, neutralise(notes)]
 
-    return csv_response(_reports_filename(filters), REPORT_COLUMNS, stmt, cells)
+    return csv_response(_export_filename(filters), COLUMNS, stmt, cells)
 
 
-@bp.get("/hospitals/export.csv")
-def export_hospitals():
-    filters = ListFilters(request.args, regions=regions_in_use())
-    if not filters.validate():
-        return render_template(
-            "hospitals/index.html",
-            filters=filters,
-            page=None,
-            export_args={},
-        ), 400
+# --- One report: new, edit, delete, history --------------------------------------------------
 
-    def cells(row):
-        h = row[0]
-        r = h.latest_report
-        occupancy = None if r is None or r.occupancy is None else round(r.occupancy, 1)
-        latest = (
-            [
-                r.report_date.isoformat(),
-                r.beds_total,
-                r.beds_occupied,
-                occupancy,
-                r.icu_beds_total,
-                r.icu_beds_occupied,
-                r.ventilators_total,
-                r.ventilators_in_use,
-            ]
-            if r is not None
-            else [None] * 8
+
+def _require_write(hospital: Hospital) -> None:
+    """Stop unless the person may add, change or delete `hospital`'s reports (the policy's
+    decision). An archived hospital gets its own page, with the way back for those who may
+    restore it."""
+    refusal = policy.refusal(current_user, "report.write", hospital)
+    if refusal is None:
+        return
+    if not hospital.is_active and refusal.status == 409:
+        page = render_template(
+            "reports/archived.html", hospital=hospital, reason=refusal.reason, action=ActionForm()
         )
-        status = "active" if h.is_active else "archived"
-        text = (h.code, h.name, h.region, h.city, h.ownership, status)
-        return [*map(neutralise, text), *latest]
+        abort(make_response(page, 409))
+    abort(refusal.status, description=refusal.reason)
 
-    stmt = with_latest_report(filtered_hospitals(filters))
-    filename = f"hospitals-{rules.today().isoformat()}.csv"
-    return csv_response(filename, HOSPITAL_COLUMNS, stmt, cells)
+
+def _report_or_404(report_id: int) -> Report:
+    report = queries.report_with_hospital(report_id)
+    if report is None:
+        # Someone deleted it while this person had it open: say who and when, not just 404.
+        entry = last_change("report", report_id)
+        if entry is not None and entry.action == "delete":
+            abort(make_response(render_template("reports/gone.html", entry=entry), 410))
+        abort(404)
+    return report
+
+
+def _asked_date():
+    """A usable ?date=, else None (the form then starts at today, as without one)."""
+    try:
+        asked = rules.parse_report_date(request.args.get("date"))
+    except ValueError:
+        return None
+    return None if rules.report_date_errors(asked) else asked
+
+
+def _start_from_previous(form: ReportForm, hospital: Hospital) -> None:
+    """A new report's form, before anything is typed: the day asked for (?date=, as the
+    dashboard's missing list links), and the capacity of the hospital's newest report."""
+    asked = _asked_date()
+    if asked is not None:
+        form.report_date.data = asked
+    previous = queries.latest_report(hospital.id)
+    if previous is not None:
+        # Capacity rarely changes from one day to the next; the clerk types only what did.
+        for name in rules.CAPACITY_FIELDS:
+            form[name].data = getattr(previous, name)
+        if previous.report_date == form.report_date.data:
+            form.existing_report_id = previous.id  # today's is in: say so before typing
+
+
+@bp.route("/hospitals/<int:hospital_id>/reports/new", methods=["GET", "POST"])
+def new(hospital_id: int):
+    # On POST, a shared lock on the hospital row: an archive saved at the same moment waits
+    # for this report's commit, or is seen here (PostgreSQL, MariaDB; SQLite has one writer).
+    hospital = db.get_or_404(
+        Hospital, hospital_id, with_for_update={"read": True} if request.method == "POST" else None
+    )
+    _require_write(hospital)
+    form = ReportForm(hospital_id=hospital.id)
+    if not form.is_submitted():
+        _start_from_previous(form, hospital)
+    report = Report(hospital_id=hospital.id)
+
+    def apply():
+        form.apply_report(report)
+        db.session.add(report)
+
+    if save(form, report, apply) is Outcome.SAVED:
+        flash(
+            f"The report for {report.report_date.isoformat()} was added to {hospital.name}.",
+            "success",
+        )
+        return see_other("hospitals.detail", hospital_id=hospital.id)
+    return render_template("reports/new.html", form=form, hospital=hospital), form_status(form)
+
+
+@bp.route("/reports/<int:report_id>/edit", methods=["GET", "POST"])
+def edit(report_id: int):
+    report = _report_or_404(report_id)
+    hospital = report.hospital
+    _require_write(hospital)
+    form = ReportForm(obj=report, hospital_id=report.hospital_id, report_id=report.id)
+    outcome = save(form, report, lambda: form.apply_report(report))
+    if outcome is Outcome.UNCHANGED:
+        flash("Nothing was changed.", "info")
+        return see_other("hospitals.detail", hospital_id=hospital.id)
+    if outcome is Outcome.SAVED:
+        flash(
+            f"The report for {report.report_date.isoformat()} of {hospital.name} was saved.",
+            "success",
+        )
+        return see_other("hospitals.detail", hospital_id=hospital.id)
+    return render_template(
+        "reports/edit.html", form=form, report=report, hospital=hospital
+    ), form_status(form)
+
+
+@bp.route("/reports/<int:report_id>/delete", methods=["GET", "POST"])
+def delete(report_id: int):
+    """GET asks for confirmation; POST (with the form's token) deletes."""
+    report = _report_or_404(report_id)
+    hospital = report.hospital
+    _require_write(hospital)
+    form = ActionForm(obj=report)
+    when = report.report_date.isoformat()
+    outcome = save(form, report, lambda: db.session.delete(report))
+    if outcome is Outcome.SAVED:
+        flash(f"The report for {when} of {hospital.name} was deleted.", "success")
+        return see_other("hospitals.detail", hospital_id=hospital.id)
+    if outcome is Outcome.CONFLICT and form.conflict.deleted:
+        flash(action_problem(form, "Nothing is left to delete."), "error")
+        return see_other("hospitals.detail", hospital_id=hospital.id)
+    # Asked to confirm (200), again after someone else's change, with the report as it is
+    # stored now (409), or with a damaged form (422).
+    return render_template(
+        "reports/delete.html", form=form, report=report, hospital=hospital
+    ), form_status(form)
+
+
+@bp.get("/reports/<int:report_id>/history")
+def history(report_id: int):
+    """Works for a deleted report too: its trail outlives it."""
+    report = db.session.get(Report, report_id)
+    hospital_id = (
+        report.hospital_id
+        if report is not None
+        else audit_queries.hospital_of_deleted_report(report_id)
+    )
+    if hospital_id is None:
+        abort(404)
+    args = PageArgs(request.args)
+    entries = None
+    if args.validate():
+        entries = args.paginate(audit_queries.of_record("report", report_id))
+    return render_template(
+        "reports/history.html",
+        entries=entries,
+        args=args,
+        report=report,
+        report_id=report_id,
+        hospital=db.session.get(Hospital, hospital_id),
+    ), list_status(entries)
+
+
+# --- The CSV import --------------------------------------------------------------------------
+
+
+def _limit_mb() -> str:
+    return f"{current_app.config['IMPORT_MAX_BYTES'] / (1024 * 1024):g} MB"
+
+
+def _counts(result: ImportResult) -> str:
+    return (
+        f"{result.new:,} new, {result.updated:,} updated, "
+        f"{result.unchanged:,} unchanged (identical, left alone)"
+    )
+
+
+def _unusual(result: ImportResult) -> str:
+    rows = f"{result.unusual_rows:,} row{'s' if result.unusual_rows != 1 else ''}"
+    return (
+        f"{rows} had figures far from their hospital's recent history: they were imported "
+        "and marked “Confirmed unusual” for follow-up on the dashboard."
+    )
+
+
+@bp.route("/reports/import", methods=["GET", "POST"])
+@csrf.exempt  # checked below, once the larger size limit is set
+def import_file():
+    policy.require("report.import")
+    if request.method == "POST":
+        # Set before anything reads the body: the app's MAX_CONTENT_LENGTH is for forms, and
+        # the global CSRF check would parse the body under it (hence the exemption above).
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+        csrf.protect()
+    form = ImportForm()
+    result = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = import_reports(
+                form.file.data.stream, actor=current_user, dry_run=form.dry_run.data
+            )
+            if result.ok and not result.dry_run:
+                # The one commit of an import: every row, or (above) none.
+                db.session.commit()
+                flash(f"Imported {result.rows:,} rows: {_counts(result)}.", "success")
+                if result.unusual_rows:
+                    flash(_unusual(result), "info")
+                return see_other(".import_file")
+        except CLASH_ERRORS:
+            db.session.rollback()
+            form.form_errors.append(CLASH_MESSAGE)
+            result, status = None, 409
+        else:
+            # A dry run, or a bad file: nothing of it stays.
+            db.session.rollback()
+            status = 200 if result.ok else 422
+            if result.ok:
+                form.dry_run.data = False  # checked: the next press imports it
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "reports/import.html",
+        form=form,
+        result=result,
+        counts=_counts(result) if result is not None else "",
+        header_line=HEADER_LINE,
+        limit=_limit_mb(),
+    ), status
+
+
+@bp.get("/reports/import/template.csv")
+def import_template():
+    policy.require("report.import")
+    response = Response(template_csv(), mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename="reports-import.csv")
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    if request.endpoint != "reports.import_file":
+        return http_error_page(error)
+    # The app's 413 page does not know the import's own, larger limit.
+    return render_template(
+        "errors/error.html",
+        code=413,
+        title="File too large",
+        message=(
+            f"The file is larger than {_limit_mb()}, the most the import accepts, so nothing "
+            "was imported. Split it into smaller files, each starting with the header line, "
+            "and import them one after the other."
+        ),
+    ), 413

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN_EMAIL, PASSWORD, TEST_SECRET, make_user
-from playwright.sync_api import expect, sync_playwright
+from helpers import ADMIN_EMAIL, TEST_SECRET, TIMEZONE, make_user
+from playwright.sync_api import sync_playwright
+
+from e2e.browser_helpers import DESKTOP, sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = REPO_ROOT / "test-output"
@@ -39,8 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESKTOP = {"width": 1280, "height": 900}
-
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
@@ -127,6 +127,8 @@ def live_server(request, migrated_url, tmp_path_factory):
         "DATABASE_URL": migrated_url,
         "APP_ENV": "production",
         "SECRET_KEY": TEST_SECRET,
+        # The tests' time zone, not the developer's: the server's today is the tests' today().
+        "TIMEZONE": TIMEZONE,
         "ACCESS_LOG": "-",
     }
     # The gunicorn of the interpreter running the tests (.venv/bin/gunicorn under `make test`).
@@ -194,15 +196,6 @@ def context(browser, live_server):
 def blank_page(context):
     """A browser tab nobody has signed in with."""
     return context.new_page()
-
-
-def sign_in(page, email: str, password: str = PASSWORD) -> None:
-    """Through the real login form, as a person does."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash--success")).to_contain_text("Signed in as")
 
 
 @pytest.fixture

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN_EMAIL, PASSWORD, make_hospital, make_report, make_user
+from helpers import ADMIN_EMAIL, PASSWORD, make_hospital, make_report, make_user
+from helpers import today as app_today
 from playwright.sync_api import expect
 
-from e2e.conftest import DESKTOP, sign_in
+from e2e.browser_helpers import DESKTOP, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +52,7 @@ class Seeded:
 def seed(app) -> Seeded:
     """Enough records for every part of a page to be drawn: several hospitals (one archived),
     a history of reports (one confirmed unusual, one with notes), and an editor's account."""
-    today = date.today()
+    today = app_today()
     hospital = make_hospital(
         app,
         reports=tuple({"report_date": today - timedelta(days=d)} for d in range(2, 9)),
@@ -157,18 +158,18 @@ PAGES = [
     Page("hospital-new", "/hospitals/new"),
     Page("hospital-new-errors", "/hospitals/new", then=blank_hospital),
     Page("hospital-edit", "/hospitals/{hospital}/edit"),
-    Page("report-new", "/hospitals/{hospital}/stats/new"),
-    Page("report-new-errors", "/hospitals/{hospital}/stats/new", then=bad_report),
-    Page("report-edit", "/stats/{report}/edit"),
-    Page("report-edit-errors", "/stats/{report}/edit", then=bad_report),
-    Page("report-delete", "/stats/{report}/delete"),
-    # The statistics list and the CSV import (issue 4): 200 once they are there.
-    Page("stats", "/stats"),
-    Page("stats-import", "/stats/import"),
-    Page("accounts", "/users"),
-    Page("account-new", "/users/new"),
-    Page("account-new-errors", "/users/new", then=bad_account),
-    Page("account-edit", "/users/{editor}/edit"),
+    Page("report-new", "/hospitals/{hospital}/reports/new"),
+    Page("report-new-errors", "/hospitals/{hospital}/reports/new", then=bad_report),
+    Page("report-edit", "/reports/{report}/edit"),
+    Page("report-edit-errors", "/reports/{report}/edit", then=bad_report),
+    Page("report-delete", "/reports/{report}/delete"),
+    # The reports list and the CSV import: 200 once they are there.
+    Page("stats", "/reports"),
+    Page("stats-import", "/reports/import"),
+    Page("accounts", "/accounts"),
+    Page("account-new", "/accounts/new"),
+    Page("account-new-errors", "/accounts/new", then=bad_account),
+    Page("account-edit", "/accounts/{editor}/edit"),
     Page("password", "/account/password"),
     Page("audit", "/audit", before=edit_a_hospital),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
@@ -178,7 +179,7 @@ PAGES = [
     Page("phone-dashboard", "/", phone=True),
     Page("phone-hospitals", "/hospitals", phone=True),
     Page("phone-hospital-detail", "/hospitals/{hospital}", phone=True),
-    Page("phone-report-edit-errors", "/stats/{report}/edit", then=bad_report, phone=True),
+    Page("phone-report-edit-errors", "/reports/{report}/edit", then=bad_report, phone=True),
 ]
 
 

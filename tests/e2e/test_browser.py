@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD, count, make_hospital, make_user
+from helpers import PASSWORD, count, make_hospital, make_user, today
 from playwright.sync_api import expect
 
-from e2e.conftest import DESKTOP, sign_in
-from hospital_app.models import Hospital, HospitalStats, User
+from e2e.browser_helpers import DESKTOP, sign_in
+from hospital_app.models import Account, Hospital, Report
 
 pytestmark = pytest.mark.browser
 
@@ -98,7 +98,7 @@ def test_sign_in_follows_next_and_sign_out_ends_the_session(
 
 def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots):
     since = live_server.log_offset()
-    day = date.today() - timedelta(days=1)
+    day = today() - timedelta(days=1)
     page.goto("/hospitals/new")
     # The cursor starts in the first field, so typing can begin at once.
     expect(page.locator("input[name=code]")).to_be_focused()
@@ -157,7 +157,7 @@ def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots
         f"with its report for {day.isoformat()}."
     )
     expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard General Hospital")
-    rows = page.get_by_role("region", name="Statistics history").locator("tbody tr")
+    rows = page.get_by_role("region", name="Reports").locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(shown_day(day))
     expect(rows.first).to_contain_text("90/120")
@@ -165,7 +165,7 @@ def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots
     page.screenshot(path=screenshots / "detail.png", full_page=True)
 
     assert count(app, Hospital) == 1
-    assert count(app, HospitalStats) == 1
+    assert count(app, Report) == 1
     # The one row of each holds exactly what was typed.
     hospital_id = int(match.group(1))
     typed_hospital = [
@@ -178,20 +178,20 @@ def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots
     ]
     assert count(app, Hospital, *typed_hospital) == 1
     typed_report = [
-        HospitalStats.hospital_id == hospital_id,
-        HospitalStats.report_date == day,
-        HospitalStats.beds_total == 120,
-        HospitalStats.beds_occupied == 90,
-        HospitalStats.icu_beds_total == 10,
-        HospitalStats.icu_beds_occupied == 4,
-        HospitalStats.ventilators_total == 8,
-        HospitalStats.ventilators_in_use == 3,
-        HospitalStats.admissions == 17,
-        HospitalStats.discharges == 12,
-        HospitalStats.deaths == 0,
-        HospitalStats.notes == "Entered with the keyboard only.",
+        Report.hospital_id == hospital_id,
+        Report.report_date == day,
+        Report.beds_total == 120,
+        Report.beds_occupied == 90,
+        Report.icu_beds_total == 10,
+        Report.icu_beds_occupied == 4,
+        Report.ventilators_total == 8,
+        Report.ventilators_in_use == 3,
+        Report.admissions == 17,
+        Report.discharges == 12,
+        Report.deaths == 0,
+        Report.notes == "Entered with the keyboard only.",
     ]
-    assert count(app, HospitalStats, *typed_report) == 1
+    assert count(app, Report, *typed_report) == 1
     assert_log_clean(live_server, since)
 
 
@@ -239,7 +239,7 @@ def test_invalid_report_keeps_the_input_and_points_at_the_field(app, live_server
     assert page.input_value("input[name=report_date]") == report_date
 
     assert count(app, Hospital) == 0
-    assert count(app, HospitalStats) == 0
+    assert count(app, Report) == 0
     assert_log_clean(live_server, since)
 
 
@@ -319,7 +319,7 @@ def test_demo_data_in_the_list(app, live_server, page, screenshots):
     expect(rows).to_have_count(12)
     expect(page.locator(".pagination")).to_contain_text("Showing 1–12 of 12 hospitals")
     # every demo hospital reported today
-    expect(page.locator("table.list tbody td", has_text=shown_day(date.today()))).to_have_count(12)
+    expect(page.locator("table.list tbody td", has_text=shown_day(today()))).to_have_count(12)
     page.screenshot(path=screenshots / "readme-hospitals.png", full_page=True)
 
 
@@ -330,7 +330,7 @@ def test_an_administrator_makes_an_editor_who_then_enters_a_report(
     hospital, signs in elsewhere and may add a report there and nowhere else."""
     since = live_server.log_offset()
     mine, other = seed_hospitals(app)[:2]
-    page.goto("/users/new")
+    page.goto("/accounts/new")
     page.get_by_label("Email").fill("Nora.Nurse@Example.org")
     page.get_by_label("Name").fill("Nora Nurse")
     page.get_by_label("Role").select_option("editor")
@@ -352,11 +352,14 @@ def test_an_administrator_makes_an_editor_who_then_enters_a_report(
         expect(nora.get_by_role("link", name="Add report")).to_be_visible()
         nora.goto(f"/hospitals/{other}")
         expect(nora.get_by_role("link", name="Add report")).to_have_count(0)
-        response = nora.goto(f"/hospitals/{other}/stats/new")
+        response = nora.goto(f"/hospitals/{other}/reports/new")
         assert response.status == 403
         expect(nora.locator("main")).to_contain_text("assigned to you")
         nora.screenshot(path=screenshots / "forbidden.png", full_page=True)
     finally:
         context.close()
-    assert count(app, User, User.email == "nora.nurse@example.org", User.role == "editor") == 1
+    assert (
+        count(app, Account, Account.email == "nora.nurse@example.org", Account.role == "editor")
+        == 1
+    )
     assert_log_clean(live_server, since)

@@ -3,10 +3,11 @@ some size on the page), with one vertex per day that has reports, and no CSP vio
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import make_hospital
+from helpers import make_hospital
+from helpers import today as app_today
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -27,7 +28,7 @@ def drawn(chart) -> None:
 
 
 def test_dashboard_and_hospital_charts(app, page, screenshots):
-    today = date.today()
+    today = app_today()
     ids = [
         make_hospital(
             app,

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import pytest
-from conftest import (
+from helpers import (
     ADMIN_EMAIL,
     CSRF_RE,
     PASSWORD,
@@ -27,7 +27,7 @@ from conftest import (
     new_hospital_form,
 )
 
-from hospital_app.models import Hospital, HospitalStats
+from hospital_app.models import Hospital, Report
 
 CLIENTS = 30
 TIMEOUT = 60  # seconds per request: far above normal, bounded if the server hangs
@@ -129,7 +129,7 @@ def test_concurrent_creates_are_all_saved(app, admin, live_server):
     assert all(re.fullmatch(r"/hospitals/\d+", loc or "") for loc in locations), locations
     assert len(locations) == CLIENTS  # each to its own new hospital
     assert count(app, Hospital) == CLIENTS
-    assert count(app, HospitalStats) == CLIENTS
+    assert count(app, Report) == CLIENTS
     assert count(app, Hospital, Hospital.code.like("CON-%")) == CLIENTS
 
     log = live_server.wait_for_log(CREATED, CLIENTS, since=since)
@@ -157,7 +157,7 @@ def test_concurrent_duplicate_codes_save_one(app, admin, live_server):
         if answer.status == 422:
             assert "The code DUP-001 is already used by Duplicate Hospital" in answer.body
     assert count(app, Hospital) == 1
-    assert count(app, HospitalStats) == 1
+    assert count(app, Report) == 1
 
     log = live_server.wait_for_log(CREATED, 1, since=since)
     assert "database is locked" not in log, log

@@ -4,19 +4,20 @@ with a bad row, whose problems are listed while nothing is saved."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import count, make_hospital
+from helpers import count, make_hospital
+from helpers import today as app_today
 from playwright.sync_api import expect
 
-from hospital_app.models import AuditEntry, HospitalStats
+from hospital_app.models import AuditEntry, Report
 
 pytestmark = pytest.mark.browser
 
 
 def test_export_then_import_in_the_browser(app, page, screenshots, tmp_path):
-    today = date.today()
+    today = app_today()
     make_hospital(
         app,
         reports=tuple(
@@ -26,7 +27,7 @@ def test_export_then_import_in_the_browser(app, page, screenshots, tmp_path):
     )
     entries = count(app, AuditEntry)
 
-    page.goto("/stats")
+    page.goto("/reports")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export CSV").click()
     download = download_info.value
@@ -63,7 +64,7 @@ def test_export_then_import_in_the_browser(app, page, screenshots, tmp_path):
     problem = page.get_by_role("region", name="Problems in the file").locator("tbody tr")
     expect(problem).to_have_count(1)
     expect(problem.locator("td")).to_have_text(
-        ["7", "beds_total", "Beds, total must be a whole number from 0 to 100,000, not “lots”."]
+        ["7", "beds_total", "Total beds must be a whole number from 0 to 100,000, not “lots”."]
     )
     page.screenshot(path=str(screenshots / "import-problems.png"), full_page=True)
-    assert count(app, HospitalStats) == 5
+    assert count(app, Report) == 5

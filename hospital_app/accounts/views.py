@@ -1,0 +1,154 @@
+"""/accounts: for administrators, the list of accounts, a new account, editing one, setting
+its password, deactivating and activating it, and its history. The audit trail records every
+change by itself."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template, request
+from flask_login import current_user
+
+from ..audit import queries as audit_queries
+from ..auth.passwords import hash_password
+from ..extensions import db
+from ..models import Account
+from ..password_entry import NewPasswordForm
+from ..policy import require
+from ..saving import Outcome, save, toggle
+from ..web import ActionForm, PageArgs, flash_toggle, form_status, list_status, see_other
+from . import queries
+from .forms import AccountForm, ListFilters, NewAccountForm
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+
+@bp.before_request
+def administrators_only():
+    require("account.manage")
+
+
+@bp.get("")
+def index():
+    filters = ListFilters(request.args)
+    page, counts = None, {}
+    if filters.validate():
+        page = filters.paginate(queries.filtered_accounts(filters))
+        counts = queries.hospital_counts(page.items)
+    return render_template(
+        "accounts/index.html", filters=filters, page=page, counts=counts
+    ), list_status(page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = NewAccountForm(me=current_user)
+    account = Account()
+
+    def apply():
+        account.password_hash = hash_password(form.password.data)
+        form.apply(account)
+        db.session.add(account)
+
+    if save(form, account, apply) is Outcome.SAVED:
+        flash(
+            f"The {account.role_label.lower()} account of {account.display_name} "
+            f"({account.email}) was created. Give them their password in person or by phone.",
+            "success",
+        )
+        return see_other(".index")
+    return render_template("accounts/new.html", form=form), form_status(form)
+
+
+@bp.route("/<int:account_id>/edit", methods=["GET", "POST"])
+def edit(account_id: int):
+    account = db.get_or_404(Account, account_id)
+    form = AccountForm(account=account, me=current_user)
+    outcome = save(form, account, lambda: form.apply(account))
+    if outcome is Outcome.UNCHANGED:
+        flash("Nothing was changed.", "info")
+        return see_other(".index")
+    if outcome is Outcome.SAVED:
+        flash(f"The account of {account.display_name} ({account.email}) was saved.", "success")
+        return see_other(".index")
+    return render_template(
+        "accounts/edit.html", form=form, account=account, action=ActionForm()
+    ), form_status(form)
+
+
+def _set_active(account_id: int, active: bool):
+    account = db.get_or_404(Account, account_id)
+    form = ActionForm()
+    name = account.display_name
+
+    def apply():
+        account.is_active = active
+        if not active:
+            # Their sessions end at their next request, on every worker.
+            account.session_generation += 1
+
+    outcome = toggle(
+        form,
+        account,
+        already=account.is_active == active,
+        apply=apply,
+        refusal=(
+            "You cannot deactivate your own account: another administrator can."
+            if not active and account.id == current_user.id
+            else None
+        ),
+    )
+    flash_toggle(
+        form,
+        outcome,
+        saved=f"{name} can sign in again with their password."
+        if active
+        else f"The account of {name} was deactivated: they were signed out and can no longer "
+        "sign in. Activate it again from this page at any time.",
+        unchanged=f"The account of {name} is already {'active' if active else 'deactivated'}.",
+        conflict_hint="Check the account below, then try again.",
+    )
+    return see_other(".edit", account_id=account_id)
+
+
+@bp.post("/<int:account_id>/deactivate")
+def deactivate(account_id: int):
+    return _set_active(account_id, False)
+
+
+@bp.post("/<int:account_id>/activate")
+def activate(account_id: int):
+    return _set_active(account_id, True)
+
+
+@bp.route("/<int:account_id>/password", methods=["GET", "POST"])
+def reset_password(account_id: int):
+    account = db.get_or_404(Account, account_id)
+    if account.id == current_user.id:
+        # One's own password is changed where the current one is asked for.
+        flash("To change your own password, use this page: it asks for your current one.", "info")
+        return see_other("auth.change_password")
+    form = NewPasswordForm(email=account.email)
+
+    def apply():
+        account.password_hash = hash_password(form.password.data)
+        account.session_generation += 1
+
+    if save(form, account, apply) is Outcome.SAVED:
+        flash(
+            f"{account.display_name} has a new password. Their sessions were ended: they sign "
+            "in again with the new password. Give it to them in person or by phone.",
+            "success",
+        )
+        return see_other(".edit", account_id=account.id)
+    return render_template("accounts/password.html", form=form, account=account), form_status(form)
+
+
+@bp.get("/<int:account_id>/history")
+def history(account_id: int):
+    account = db.get_or_404(Account, account_id)
+    args = PageArgs(request.args)
+    entries = None
+    if args.validate():
+        entries = args.paginate(audit_queries.of_record("account", account.id))
+    return render_template(
+        "accounts/history.html", account=account, entries=entries, args=args
+    ), list_status(entries)

@@ -1,0 +1,43 @@
+"""/audit's query string."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from wtforms import DateField, SelectChoice
+from wtforms.validators import Optional, ValidationError
+
+from ..extensions import db
+from ..models import Account
+from ..web import Choice, PageArgs
+
+RECORD_TYPES = {"hospital": "Hospitals", "report": "Reports", "account": "Accounts"}
+
+
+class AuditFilters(PageArgs):
+    user = Choice("Person", default="")
+    record_type = Choice(
+        "Record",
+        choices=[
+            SelectChoice("", "Any record"),
+            *(SelectChoice(*kv) for kv in RECORD_TYPES.items()),
+        ],
+        default="",
+    )
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = db.session.execute(
+            select(Account.id, Account.display_name, Account.email).order_by(
+                Account.display_name, Account.id
+            )
+        )
+        self.user.choices = [
+            SelectChoice("", "Anyone"),
+            *(SelectChoice(str(i), f"{n} ({e})") for i, n, e in people),
+        ]
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")

@@ -1,0 +1,107 @@
+"""Who may do what: every authorization decision of the app is made here.
+
+Views call require() before they change anything; templates call can() to show only the
+actions a person may take; the CSV import asks refusal() for each hospital of its file. A
+refusal says why, and is a 403 page, or a 409 when the record's state stands in the way
+(an archived hospital) rather than the person's role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Account, Hospital, hospital_editors
+
+ADMIN_ONLY = {
+    "hospital.create": "Only administrators can register hospitals.",
+    "hospital.edit": "Only administrators can change a hospital's details.",
+    "hospital.archive": "Only administrators can archive or restore hospitals.",
+    "account.manage": "Only administrators can manage accounts.",
+    "audit.view": "Only administrators can see the whole audit trail.",
+}
+READ_ONLY = "Your account can see reports but not change them."
+# Importing is checked twice: the page is for editors and administrators, and each row's
+# hospital is then checked like a report written through the form (report.write).
+ACTIONS = {*ADMIN_ONLY, "report.write", "report.import"}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    status: int = 403
+
+
+class _CommandLine:
+    """Whoever runs a `flask` command on the server. They can reach the database itself, so
+    the roles do not apply to them; the state of a record (an archived hospital) does."""
+
+    is_authenticated = True
+    role = "admin"
+    id = None
+
+
+COMMAND_LINE = _CommandLine()
+
+
+def assigned_hospital_ids(user: Account) -> frozenset[int]:
+    """The hospitals an editor is assigned to, read once per request."""
+    cache = g.setdefault("_assigned_hospital_ids", {})
+    if user.id not in cache:
+        cache[user.id] = frozenset(
+            db.session.scalars(
+                select(hospital_editors.c.hospital_id).where(hospital_editors.c.user_id == user.id)
+            )
+        )
+    return cache[user.id]
+
+
+def _report_refusal(user, hospital: Hospital | None) -> Refusal | None:
+    """May `user` add, change or delete the reports of `hospital`?"""
+    if user.role == "editor" and (
+        hospital is None or hospital.id not in assigned_hospital_ids(user)
+    ):
+        name = hospital.name if hospital is not None else "this hospital"
+        return Refusal(
+            f"You can change reports only for the hospitals assigned to you, and {name} "
+            "is not one of them. Ask an administrator to assign it to you."
+        )
+    if hospital is not None and not hospital.is_active:
+        # The same for everyone: an archived hospital's figures stay as they were archived.
+        who = "Restore it first" if user.role == "admin" else "An administrator can restore it"
+        return Refusal(
+            f"{hospital.name} ({hospital.code}) is archived, so its reports cannot be added, "
+            f"changed or deleted. {who} if it reports again.",
+            status=409,
+        )
+    return None
+
+
+def refusal(user, action: str, hospital: Hospital | None = None) -> Refusal | None:
+    """Why `user` may not do `action` (to `hospital`); None when they may."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not user.is_authenticated:
+        return Refusal("Sign in first.")
+    if action in ADMIN_ONLY:
+        return None if user.role == "admin" else Refusal(ADMIN_ONLY[action])
+    if user.role not in ("admin", "editor"):
+        return Refusal(READ_ONLY)
+    if action == "report.import":
+        return None
+    return _report_refusal(user, hospital)
+
+
+def can(action: str, hospital: Hospital | None = None) -> bool:
+    return refusal(current_user, action, hospital) is None
+
+
+def require(action: str, hospital: Hospital | None = None) -> None:
+    """Stop the request with a 403 (or 409) that says why, before anything is changed."""
+    found = refusal(current_user, action, hospital)
+    if found is not None:
+        abort(found.status, description=found.reason)

@@ -1,0 +1,154 @@
+"""A daily report as a form: its fields and checks, wherever a report is typed. The report
+pages use it (reports/), and so does the new-hospital form, which composes it with the
+hospital's own fields for the first report (hospitals/forms.py). The CSV import reads the same
+figures with the same rules (rules.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, IntegerField, TextAreaField
+from wtforms.validators import InputRequired, ValidationError
+from wtforms.widgets import TextInput
+
+from . import outliers, rules
+from .extensions import db
+from .models import Report
+from .web import OrderedForm, form_values
+
+
+class CountField(IntegerField):
+    """A whole-number count. A text input with a numeric keypad rather than type=number,
+    which a scroll wheel silently changes and which drops "1,200" as empty."""
+
+    widget = TextInput()
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validators=[InputRequired(rules.COUNT_REQUIRED_MESSAGE)],
+            render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "count"},
+            **kwargs,
+        )
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            # The CSV import reads its count cells with the same function.
+            self.data = None
+            self.data = rules.parse_count(valuelist[0], self.short_name)
+
+
+class ReportDateField(DateField):
+    """A date typed as year-month-day (a date picker sends that too), read by the rules'
+    own parser, with its message."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = None
+            self.data = rules.parse_report_date(valuelist[0])
+
+
+class ReportForm(OrderedForm):
+    report_date = ReportDateField(
+        rules.label("report_date"),
+        validators=[InputRequired(rules.REPORT_DATE_REQUIRED_MESSAGE)],
+        default=rules.today,
+    )
+    beds_total = CountField(label=rules.label("beds_total"))
+    beds_occupied = CountField(label=rules.label("beds_occupied"))
+    icu_beds_total = CountField(label=rules.label("icu_beds_total"))
+    icu_beds_occupied = CountField(label=rules.label("icu_beds_occupied"))
+    ventilators_total = CountField(label=rules.label("ventilators_total"))
+    ventilators_in_use = CountField(label=rules.label("ventilators_in_use"))
+    admissions = CountField(label=rules.label("admissions"))
+    discharges = CountField(label=rules.label("discharges"))
+    deaths = CountField(label=rules.label("deaths"))
+    notes = TextAreaField(
+        rules.label("notes"),
+        filters=[rules.strip_or_none],
+        description="Anything the figures alone do not say (optional).",
+    )
+    # Shown only when the figures are far from the hospital's history (outliers.py).
+    confirm_outlier = BooleanField("These figures are correct")
+
+    def __init__(
+        self, *args, hospital_id: int | None = None, report_id: int | None = None, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        # Which hospital the report is for (None while the hospital is being created), and
+        # which report is being edited: the one-report-per-date check needs both.
+        self.hospital_id = hospital_id
+        self.report_id = report_id
+        self.existing_report_id: int | None = None  # set when the date is taken
+        # What is unusual about the figures, once the other rules pass (validate).
+        self.outlier_warnings: list[str] = []
+        # The report being edited was confirmed before: the box starts ticked.
+        self.was_confirmed = bool(getattr(kwargs.get("obj"), "outlier_confirmed", False))
+        if self.was_confirmed and not self.is_submitted():
+            self.confirm_outlier.data = True
+
+    def validate_notes(self, field: TextAreaField) -> None:
+        for message in rules.notes_errors(field.data):
+            raise ValidationError(message)
+
+    def validate_report_date(self, field: DateField) -> None:
+        for message in rules.report_date_errors(field.data):
+            raise ValidationError(message)
+        if self.hospital_id is None or field.data is None:
+            return
+        clash = select(Report.id).where(
+            Report.hospital_id == self.hospital_id,
+            Report.report_date == field.data,
+        )
+        if self.report_id is not None:
+            clash = clash.where(Report.id != self.report_id)
+        existing = db.session.scalar(clash)
+        if existing is not None:
+            self.existing_report_id = existing
+            raise ValidationError(
+                f"This hospital already has a report for {field.data.isoformat()}. "
+                "Edit that report instead, or choose another date."
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field, messages in rules.report_errors(self.counts()).items():
+            getattr(self, field).errors.extend(messages)
+            valid = False
+        self.outlier_warnings = []
+        if valid and self.hospital_id is not None:
+            # A first report (the create-hospital form) has no history to be unusual against.
+            self.outlier_warnings = outliers.report_warnings(
+                self.hospital_id, self.report_date.data, self.counts(), self.report_id
+            )
+            if self.outlier_warnings and not self.confirm_outlier.data:
+                self.confirm_outlier.errors.append(
+                    " ".join(self.outlier_warnings)
+                    + " Check these figures; if they are right, tick this box and save again."
+                )
+                valid = False
+        return valid
+
+    def counts(self) -> dict[str, int | None]:
+        return {field: getattr(self, field).data for field in rules.COUNT_FIELDS}
+
+    def report_fields(self):
+        return [self[name] for name in ("report_date", *rules.COUNT_FIELDS, "notes")]
+
+    def compared_values(self):
+        return form_values(self.report_fields())
+
+    def outlier_fields(self):
+        """The confirmation box, on the page only when there is something to confirm."""
+        shown = self.outlier_warnings or self.was_confirmed
+        return [self.confirm_outlier] if shown else []
+
+    def visible_fields(self):
+        """The fields in the order the page shows them (the error summary follows it)."""
+        return self.report_fields() + self.outlier_fields()
+
+    def apply_report(self, report: Report) -> None:
+        for field in self.report_fields():
+            setattr(report, field.name, field.data)
+        # Called after validate(): warnings left now were confirmed. Figures that are usual
+        # (again) clear the mark.
+        report.outlier_confirmed = bool(self.outlier_warnings)
+        report.outlier_note = outliers.outlier_note(self.outlier_warnings)

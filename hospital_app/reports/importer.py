@@ -1,0 +1,455 @@
+"""The CSV import of reports, shared by the upload page and `flask import-reports`.
+
+The file is read as a stream, line by line: each line is decoded here (so a byte that is not
+UTF-8 is reported with its line number), every row is checked with the rules the report form
+uses (rules.py), and the rows are written through the ORM in batches of BATCH_ROWS, so the
+audit trail (audit/trail.py) records every change in the same transaction. Whether a row
+may add or change its hospital's report is the policy's answer (policy.py), as for the form.
+Each batch costs a fixed number of statements whatever its size: one SELECT of the hospitals
+not seen before, one SELECT of the reports already stored for the batch's (hospital, date)
+pairs, one flush, one query for unusual figures (outliers.py), and a second flush.
+
+All or nothing: once a row is found bad, nothing more is written and the rest of the file is
+only checked, so that every bad row is listed. The importer flushes but never commits; its
+caller commits when the result is ok (and not a dry run), and rolls back otherwise.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import BinaryIO
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import policy, rules
+from ..csvfiles import restore
+from ..extensions import db
+from ..models import Hospital, Report
+from ..outliers import ReportRow, batch_warnings, outlier_note
+
+# The reports CSV format: what the reports export writes and the import reads, so that an
+# export imports back unchanged.
+COLUMNS = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
+OPTIONAL_COLUMNS = {"notes"}
+HEADER_LINE = ",".join(COLUMNS)
+# Rows per batch: big enough that the statements per row are few, small enough that a batch's
+# objects take little memory.
+BATCH_ROWS = 1000
+# Errors kept to show; beyond these only the total is counted.
+MAX_ERRORS = 1000
+# A row of this file is well under 20 kB even with 2,000 characters of notes; a longer line
+# is not a report (and must not fill the memory).
+MAX_LINE_BYTES = 64 * 1024
+# Someone saved a report for one of the file's hospitals and dates between this import's
+# look-up and its write (the unique constraint or a version check said so).
+CLASH_MESSAGE = (
+    "While this file was being imported, someone else saved reports for some of the same "
+    "hospitals and dates, so nothing was imported. Import the file again: what they saved "
+    "is then compared with your rows like any stored report."
+)
+CLASH_ERRORS = (IntegrityError, StaleDataError)
+SAVE_AS_UTF8 = "Save the file as “CSV UTF-8” in your spreadsheet program and import it again."
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str  # "" when the problem is the whole line or file
+    message: str
+
+
+@dataclass
+class ImportResult:
+    dry_run: bool
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    # Unusual figures (outliers.py): imported all the same, marked for follow-up.
+    warnings: list[RowError] = field(default_factory=list)
+    warning_count: int = 0
+    unusual_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def more_errors(self) -> int:
+        """Errors counted but not kept in `errors`."""
+        return self.error_count - len(self.errors)
+
+    def add_error(self, line: int, column: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(line, column, message))
+
+    @property
+    def more_warnings(self) -> int:
+        return self.warning_count - len(self.warnings)
+
+    def add_warnings(self, line: int, messages: list[str]) -> None:
+        self.unusual_rows += 1
+        for message in messages:
+            self.warning_count += 1
+            if len(self.warnings) < MAX_ERRORS:
+                self.warnings.append(RowError(line, "", message))
+
+
+class FileProblem(Exception):
+    """The file cannot be read any further (not UTF-8 text, not CSV)."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Lines:
+    """The stream's lines, decoded one at a time, for csv.reader; `number` is the count of
+    physical lines read so far."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        while raw := self.stream.readline(MAX_LINE_BYTES + 1):
+            self.number += 1
+            n = self.number
+            if n == 1:
+                if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                    raise FileProblem(1, f"This file is UTF-16 text, not UTF-8. {SAVE_AS_UTF8}")
+                while raw.startswith(codecs.BOM_UTF8):  # a BOM saved twice is still one
+                    raw = raw.removeprefix(codecs.BOM_UTF8)
+                if b"\r" in raw.rstrip(b"\r\n"):
+                    # The header holds no quoted text: a carriage return inside it ends lines.
+                    raise FileProblem(
+                        1,
+                        "This file's lines end with a carriage return alone (an old Mac "
+                        f"format), so its lines cannot be told apart. {SAVE_AS_UTF8}",
+                    )
+            if len(raw) > MAX_LINE_BYTES:
+                raise FileProblem(
+                    n,
+                    f"Line {n:,} is longer than {MAX_LINE_BYTES // 1024} kB: this is not a "
+                    "reports CSV file.",
+                )
+            if b"\0" in raw:
+                raise FileProblem(
+                    n,
+                    f"Line {n:,} holds a NUL byte: this looks like a binary file (a spreadsheet "
+                    f"workbook?), not CSV text. {SAVE_AS_UTF8}",
+                )
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                position = len(raw[: error.start].decode("utf-8", "replace")) + 1
+                raise FileProblem(
+                    n,
+                    f"Line {n:,} is not UTF-8 text (byte 0x{raw[error.start]:02X} at character "
+                    f"{position}). {SAVE_AS_UTF8}",
+                ) from None
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A hospital of the file, as the import needs it."""
+
+    id: int
+    code: str
+    refusal: str | None
+
+
+@dataclass
+class _Row:
+    line: int
+    hospital: _Known
+    report_date: date
+    counts: dict[str, int]
+    notes: str | None
+
+    @property
+    def hospital_id(self) -> int:
+        return self.hospital.id
+
+
+def _plural(names: list[str]) -> str:
+    return "s" if len(names) != 1 else ""
+
+
+class _Importer:
+    def __init__(self, result: ImportResult, actor, columns: dict[str, int]):
+        self.result = result
+        self.actor = actor  # who imports: the signed-in person, or policy.COMMAND_LINE
+        self.columns = columns
+        self.width = len(columns)
+        self.has_notes = "notes" in columns
+        self.hospitals: dict[str, _Known | None] = {}  # code → hospital (None: no such code)
+        self.seen: dict[tuple[int, date], int] = {}  # (hospital, date) → first line
+
+    # --- checking ---------------------------------------------------------------------------
+
+    def _look_up_hospitals(self, codes: set[str]) -> None:
+        """One SELECT for the codes not seen before."""
+        wanted = {c for c in codes if c not in self.hospitals and not rules.code_errors(c)}
+        for code in codes - wanted:
+            self.hospitals.setdefault(code, None)
+        if not wanted:
+            return
+        for hospital in db.session.scalars(select(Hospital).where(Hospital.code.in_(wanted))):
+            refusal = policy.refusal(self.actor, "report.write", hospital)
+            reason = refusal.reason if refusal is not None else None
+            self.hospitals[hospital.code] = _Known(hospital.id, hospital.code, reason)
+            wanted.discard(hospital.code)
+        for code in wanted:
+            self.hospitals[code] = None
+
+    def _check(self, line: int, cells: list[str]) -> _Row | None:
+        """The row's values, or None when it breaks a rule (its errors are recorded)."""
+        if len(cells) > self.width:
+            self.result.add_error(
+                line,
+                "",
+                f"This line has {len(cells)} cells but the header has {self.width}. A value "
+                "holding a comma must be in double quotes.",
+            )
+            return None
+
+        def cell(name: str) -> str:
+            index = self.columns.get(name)
+            return cells[index] if index is not None and index < len(cells) else ""
+
+        errors: list[tuple[str, str]] = []
+        code = rules.normalise_code(restore(cell("hospital_code")))
+        hospital = self.hospitals.get(code)
+        if not code:
+            errors.append(("hospital_code", rules.CODE_REQUIRED_MESSAGE))
+        elif hospital is None:
+            errors.append(("hospital_code", rules.unknown_code_message(code)))
+        # hospital.refusal (not theirs, archived) is checked in batch(): a row identical to
+        # the stored report changes nothing, so anyone may bring it back in an export.
+
+        report_date = None
+        try:
+            report_date = rules.parse_report_date(restore(cell("report_date")))
+        except ValueError as error:
+            errors.append(("report_date", str(error)))
+        else:
+            if report_date is None:
+                errors.append(("report_date", rules.REPORT_DATE_REQUIRED_MESSAGE))
+            errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
+
+        counts: dict[str, int | None] = {}
+        for name in rules.COUNT_FIELDS:
+            try:
+                counts[name] = rules.parse_count(cell(name), name)
+            except ValueError as error:
+                counts[name] = None
+                errors.append((name, str(error)))
+                continue
+            if counts[name] is None:
+                errors.append((name, rules.COUNT_REQUIRED_MESSAGE))
+        for name, messages in rules.report_errors(counts).items():
+            errors += [(name, m) for m in messages]
+
+        notes = rules.strip_or_none(restore(cell("notes")))
+        errors += [("notes", m) for m in rules.notes_errors(notes)]
+
+        if hospital is not None and report_date is not None:
+            key = (hospital.id, report_date)
+            first = self.seen.setdefault(key, line)
+            if first != line:
+                errors.append(
+                    (
+                        "report_date",
+                        f"Line {first:,} is already for {hospital.code} on "
+                        f"{report_date.isoformat()}: a hospital and date may appear only once.",
+                    )
+                )
+
+        if errors:
+            order = {name: i for i, name in enumerate(COLUMNS)}
+            for name, message in sorted(errors, key=lambda e: order[e[0]]):
+                self.result.add_error(line, name, message)
+            return None
+        return _Row(line, hospital, report_date, counts, notes)
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _same(self, report: Report, row: _Row) -> bool:
+        if any(getattr(report, name) != value for name, value in row.counts.items()):
+            return False
+        return not self.has_notes or report.notes == row.notes
+
+    def _apply(self, report: Report, row: _Row) -> None:
+        for name, value in row.counts.items():
+            setattr(report, name, value)
+        # A file without a notes column leaves the stored notes as they are.
+        if self.has_notes:
+            report.notes = row.notes
+
+    def batch(self, records: list[tuple[int, list[str]]]) -> None:
+        codes = {rules.normalise_code(restore(self._code_cell(cells))) for _, cells in records}
+        self._look_up_hospitals(codes)
+        rows = [row for line, cells in records if (row := self._check(line, cells))]
+        if not rows:
+            return
+        session = db.session
+        pairs = [(row.hospital_id, row.report_date) for row in rows]
+        stored = {
+            (report.hospital_id, report.report_date): report
+            for report in session.scalars(
+                select(Report).where(tuple_(Report.hospital_id, Report.report_date).in_(pairs))
+            )
+        }
+        changing: list[tuple[_Row, Report | None]] = []
+        for row in rows:
+            report = stored.get((row.hospital_id, row.report_date))
+            if report is not None and self._same(report, row):
+                self.result.unchanged += 1
+            elif row.hospital.refusal:
+                self.result.add_error(row.line, "hospital_code", row.hospital.refusal)
+            else:
+                changing.append((row, report))
+        if not self.result.ok or not changing:
+            self._forget(stored.values())
+            return  # nothing will be written: the rest of the file is only checked
+        written = []
+        for row, report in changing:
+            if report is None:
+                self.result.new += 1
+                # The marks are set now, so that setting them again below changes nothing
+                # (no UPDATE) unless the check finds the row unusual.
+                report = Report(
+                    hospital_id=row.hospital_id,
+                    report_date=row.report_date,
+                    outlier_confirmed=False,
+                    outlier_note=None,
+                )
+                session.add(report)
+            else:
+                self.result.updated += 1
+            self._apply(report, row)
+            written.append(report)
+        # Written (and flushed, so the audit trail's after_flush event records them) before the
+        # check of unusual figures, dry runs too (their caller rolls back): each row is then
+        # compared with every report dated before it, this file's earlier rows included,
+        # wherever the batches happen to split.
+        session.flush()
+        warnings = batch_warnings(
+            [
+                ReportRow(row.hospital_id, row.report_date, row.counts, report.id)
+                for (row, _), report in zip(changing, written, strict=True)
+            ]
+        )
+        for (row, _), report, found in zip(changing, written, warnings, strict=True):
+            if found:
+                self.result.add_warnings(row.line, found)
+            # Importing them is the confirmation the form asks for: they are listed on the
+            # dashboard for follow-up, as the form's confirmed ones are. A mark set to what
+            # it already was is no change: only the rows whose mark changes are written again.
+            report.outlier_confirmed = bool(found)
+            report.outlier_note = outlier_note(found)
+        session.flush()
+        self._forget([*stored.values(), *written])
+
+    @staticmethod
+    def _forget(reports) -> None:
+        """Keep the session (and the memory) as small as one batch."""
+        session = db.session
+        for report in reports:
+            if report in session:
+                session.expunge(report)
+
+    def _code_cell(self, cells: list[str]) -> str:
+        index = self.columns["hospital_code"]
+        return cells[index] if index < len(cells) else ""
+
+
+def _read_header(cells: list[str], line: int, result: ImportResult) -> dict[str, int] | None:
+    """{column: index}, or None when the header is wrong (its errors are recorded)."""
+    names = [cell.strip().lower() for cell in cells]
+    problems = []
+    if "" in names:
+        problems.append(f"Column {names.index('') + 1} of the header has no name.")
+    doubled = sorted({n for n in names if n and names.count(n) > 1})
+    if doubled:
+        problems.append(f"The header names {', '.join(doubled)} more than once.")
+    missing = [c for c in COLUMNS if c not in names and c not in OPTIONAL_COLUMNS]
+    if missing:
+        problems.append(f"The header lacks the column{_plural(missing)} {', '.join(missing)}.")
+    unknown = [rules.clip(n) for n in dict.fromkeys(names) if n and n not in COLUMNS]
+    if unknown:
+        problems.append(
+            f"The header has column{_plural(unknown)} this import does not know: "
+            f"{', '.join(unknown)}."
+        )
+    if problems:
+        for problem in problems:
+            result.add_error(
+                line, "", f"{problem} The first line must be: {HEADER_LINE} (notes is optional)."
+            )
+        return None
+    return {name: i for i, name in enumerate(names)}
+
+
+def import_reports(stream: BinaryIO, actor, dry_run: bool = False) -> ImportResult:
+    """Check and import the CSV file `stream` (binary, read line by line) for `actor` (the
+    signed-in person, or policy.COMMAND_LINE). New rows and changed ones are written
+    (flushed, not committed) unless `dry_run` or a row is bad."""
+    result = ImportResult(dry_run=dry_run)
+    lines = _Lines(stream)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)  # blank lines before the header
+        if header is None:
+            result.add_error(
+                1, "", f"The file is empty. Its first line must be the header: {HEADER_LINE}"
+            )
+            return result
+        columns = _read_header(header, lines.number, result)
+        if columns is None:
+            return result
+        importer = _Importer(result, actor, columns)
+        records: list[tuple[int, list[str]]] = []
+        while True:
+            line = lines.number + 1  # where the next record starts
+            cells = next(reader, None)
+            if cells is None:
+                break
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line, or a spreadsheet's empty row
+            result.rows += 1
+            records.append((line, cells))
+            if len(records) == BATCH_ROWS:
+                importer.batch(records)
+                records = []
+        if records:
+            importer.batch(records)
+    except FileProblem as problem:
+        result.add_error(problem.line, "", problem.message)
+        return result
+    except csv.Error as error:
+        result.add_error(lines.number, "", f"Line {lines.number:,} cannot be read as CSV: {error}.")
+        return result
+    if result.rows == 0 and result.ok:
+        result.add_error(
+            lines.number + 1, "", "The file has the header line but no rows: nothing to import."
+        )
+    return result
+
+
+def template_csv() -> str:
+    """The header line alone, for people to fill in (UTF-8 with a BOM, as the exports)."""
+    return "\ufeff" + HEADER_LINE + "\r\n"

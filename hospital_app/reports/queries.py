@@ -1,0 +1,49 @@
+"""What the reports area reads: the list of reports (and its CSV export), the hospitals its
+filter offers, and the report a new one starts from."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import Hospital, Report
+
+
+def hospital_choices() -> list:
+    """(id, code, name) of every hospital, by name: the list filter's datalist."""
+    return db.session.execute(
+        select(Hospital.id, Hospital.code, Hospital.name).order_by(Hospital.name, Hospital.id)
+    ).all()
+
+
+def filtered_reports(filters) -> Select:
+    """The reports the list's `filters` (forms.ReportFilters, validated) select, joined to
+    their hospital, in the order they ask for: the list and its CSV export."""
+    stmt = select(Report).join(Report.hospital)
+    hospital_id = filters.hospital_id()
+    if hospital_id is not None:
+        stmt = stmt.where(Report.hospital_id == hospital_id)
+    if filters.region.data:
+        # The stored spelling (web.RegionFilter): equality uses the region index.
+        stmt = stmt.where(Hospital.region == filters.region.data)
+    if filters.date_from.data:
+        stmt = stmt.where(Report.report_date >= filters.date_from.data)
+    if filters.date_to.data:
+        stmt = stmt.where(Report.report_date <= filters.date_to.data)
+    day = Report.report_date
+    return stmt.order_by(day.desc() if filters.newest_first() else day, Hospital.name, Report.id)
+
+
+def report_with_hospital(report_id: int) -> Report | None:
+    return db.session.get(Report, report_id, options=[joinedload(Report.hospital)])
+
+
+def latest_report(hospital_id: int) -> Report | None:
+    """The hospital's newest report: a new one starts with its capacity figures."""
+    return db.session.scalar(
+        select(Report)
+        .where(Report.hospital_id == hospital_id)
+        .order_by(Report.report_date.desc())
+        .limit(1)
+    )

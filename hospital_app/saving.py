@@ -1,0 +1,101 @@
+"""The one way a form's work is saved, and so the one place a request's changes are committed.
+
+A request's transaction: Flask-SQLAlchemy scopes db.session to the app context, which Flask
+pushes for each request and pops at its end; popping calls session.remove(), which rolls back
+whatever was not committed, whether or not the request raised. A view therefore validates,
+changes objects and commits once, at the end, through save() or toggle() below; the 500
+handler rolls back before it renders (errors.py).
+
+Both run the same sequence and say how it ended (Outcome):
+  validate the form → INVALID (nothing changed);
+  (toggle only) the action's own rule → REFUSED, the state already reached → UNCHANGED;
+  compare the version the form was opened at with the stored one → CONFLICT (nothing changed);
+  apply the form to the record → UNCHANGED when that changed nothing;
+  commit → SAVED; or, when the database refuses:
+    a version moved on between the check and the UPDATE → CONFLICT, after a rollback;
+    a unique constraint (a duplicate code, a second report for a date) → INVALID, after a
+    rollback: the competing row is visible now, so validating again names the field; if that
+    finds nothing to blame, the error was not the person's to fix and goes on to the 500
+    handler. Any other database error does too.
+On CONFLICT, form.conflict says who changed the record and how it differs from the form, and
+the form now carries the stored version, so saving again applies the person's values
+knowingly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+
+from .conflicts import Compared, changed_since_opened, explain
+from .extensions import db
+
+
+class Outcome(enum.Enum):
+    SAVED = "saved"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    INVALID = "invalid"
+    REFUSED = "refused"
+
+
+def save(form, record, apply: Callable[[], None]) -> Outcome:
+    """Save a submitted record form: `apply()` copies the form onto `record`, which is new
+    (added to the session by apply) or the stored record the form was opened at. Call it on
+    every request: a form that was not submitted is INVALID and untouched."""
+    if not form.validate_on_submit():
+        return Outcome.INVALID
+    return _apply_and_commit(form, record, apply, form.compared_values())
+
+
+def toggle(
+    form, record, *, already: bool, apply: Callable[[], None], refusal: str | None = None
+) -> Outcome:
+    """An action button (archive, restore, activate, deactivate): `already` when the record
+    is in the state asked for, `refusal` the action's own rule (a reason, or None), checked
+    first; its reason is then in form.form_errors."""
+    if not form.validate():
+        return Outcome.INVALID
+    if refusal is not None:
+        form.form_errors.append(refusal)
+        return Outcome.REFUSED
+    if already:
+        return Outcome.UNCHANGED
+    return _apply_and_commit(form, record, apply, [])
+
+
+def _apply_and_commit(form, record, apply, compare: list[Compared]) -> Outcome:
+    state = inspect(record)
+    stored = state.persistent
+    if stored and changed_since_opened(form.version.data, record):
+        _conflict(form, record, compare)
+        return Outcome.CONFLICT
+    apply()
+    deleting = record in db.session.deleted
+    if stored and not deleting and not db.session.is_modified(record):
+        return Outcome.UNCHANGED
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        _conflict(form, record, compare)
+        return Outcome.CONFLICT
+    except IntegrityError:
+        db.session.rollback()
+        if form.validate():
+            raise
+        return Outcome.INVALID
+    return Outcome.SAVED
+
+
+def _conflict(form, record, compare: list[Compared]) -> None:
+    form.conflict = explain(record, compare)
+    if not form.conflict.deleted:
+        try:
+            form.version.data = record.version
+        except ObjectDeletedError:  # deleted in the meantime
+            form.conflict.deleted = True
