@@ -96,13 +96,17 @@ def _set_active(account_id: int, active: bool):
             else None
         ),
     )
+    if active:
+        saved = f"{name} can sign in again with their password."
+    else:
+        saved = (
+            f"The account of {name} was deactivated: they were signed out and can no longer "
+            "sign in. Activate it again from this page at any time."
+        )
     flash_toggle(
         form,
         outcome,
-        saved=f"{name} can sign in again with their password."
-        if active
-        else f"The account of {name} was deactivated: they were signed out and can no longer "
-        "sign in. Activate it again from this page at any time.",
+        saved=saved,
         unchanged=f"The account of {name} is already {'active' if active else 'deactivated'}.",
         conflict_hint="Check the account below, then try again.",
     )

@@ -159,13 +159,17 @@ def _set_active(hospital_id: int, active: bool):
         already=hospital.is_active == active,
         apply=lambda: setattr(hospital, "is_active", active),
     )
+    if active:
+        saved = f"{name} was restored and takes new reports again."
+    else:
+        saved = (
+            f"{name} was archived: it is hidden from the list and takes no new reports. "
+            "Restore it from this page at any time."
+        )
     flash_toggle(
         form,
         outcome,
-        saved=f"{name} was restored and takes new reports again."
-        if active
-        else f"{name} was archived: it is hidden from the list and takes no new reports. "
-        "Restore it from this page at any time.",
+        saved=saved,
         unchanged=f"{name} is already {'active' if active else 'archived'}.",
         conflict_hint="Check the hospital below, then try again.",
     )
