@@ -3,7 +3,8 @@
 A request's transaction: Flask-SQLAlchemy scopes db.session to the app context, which Flask
 pushes for each request and pops at its end; popping calls session.remove(), which rolls back
 whatever was not committed, whether or not the request raised. A view therefore validates,
-changes objects and commits once, at the end, through save() or toggle() below; the 500
+changes objects and commits once, at the end, through save() or toggle() below (or
+apply_and_commit(), for a form the view checks further once it is valid); the 500
 handler rolls back before it renders (errors.py).
 
 Both run the same sequence and say how it ended (Outcome):
@@ -49,6 +50,13 @@ def save(form, record, apply: Callable[[], None]) -> Outcome:
     every request: a form that was not submitted is INVALID and untouched."""
     if not form.validate_on_submit():
         return Outcome.INVALID
+    return apply_and_commit(form, record, apply)
+
+
+def apply_and_commit(form, record, apply: Callable[[], None]) -> Outcome:
+    """save() for a form its view has validated already, with checks of its own after that
+    (changing one's password checks the current one): the same sequence from the version
+    check on, without validating the form a second time."""
     return _apply_and_commit(form, record, apply, form.compared_values())
 
 

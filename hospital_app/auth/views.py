@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from .. import rules
 from ..extensions import db, login_manager
 from ..models import Account, utcnow
-from ..saving import Outcome, save
+from ..saving import Outcome, apply_and_commit
 from ..web import form_status, see_other
 from . import throttle
 from .forms import ChangePasswordForm, LoginForm
@@ -170,27 +170,28 @@ def logout():
 def change_password():
     user: Account = current_user
     form = ChangePasswordForm(email=user.email)
-    if form.validate_on_submit():
-        # Guessing the current password from an open session counts as failed sign-ins.
-        client = _client_address()
-        until = throttle.blocked_until(user.email, client)
-        if until is not None:
-            return _throttled("auth/password.html", form, until)
-        if not password_matches(user, form.current.data):
-            throttle.record_failure(user.email, client)
-            db.session.commit()  # the failure counts
-            form.current.errors.append("This is not your current password.")
-            return render_template("auth/password.html", form=form), 422
-        if password_matches(user, form.password.data):
-            form.password.errors.append("Choose a password different from the current one.")
-            return render_template("auth/password.html", form=form), 422
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form), form_status(form)
+    # Guessing the current password from an open session counts as failed sign-ins.
+    client = _client_address()
+    until = throttle.blocked_until(user.email, client)
+    if until is not None:
+        return _throttled("auth/password.html", form, until)
+    if not password_matches(user, form.current.data):
+        throttle.record_failure(user.email, client)
+        db.session.commit()  # the failure counts
+        form.current.errors.append("This is not your current password.")
+        return render_template("auth/password.html", form=form), 422
+    if password_matches(user, form.password.data):
+        form.password.errors.append("Choose a password different from the current one.")
+        return render_template("auth/password.html", form=form), 422
 
     def apply():
         user.password_hash = hash_password(form.password.data)
         # Sessions elsewhere (another browser, a lost phone) end; this one goes on.
         user.session_generation += 1
 
-    if save(form, user, apply) is Outcome.SAVED:
+    if apply_and_commit(form, user, apply) is Outcome.SAVED:
         login_user(user)
         flash("Your password was changed. Your other sessions were signed out.", "success")
         return see_other("dashboard.index")

@@ -133,7 +133,7 @@ def _require_write(hospital: Hospital) -> None:
     refusal = policy.refusal(current_user, "report.write", hospital)
     if refusal is None:
         return
-    if not hospital.is_active and refusal.status == 409:
+    if refusal.status == 409:  # the hospital's state, not the person's role
         page = render_template(
             "reports/archived.html", hospital=hospital, reason=refusal.reason, action=ActionForm()
         )
