@@ -119,6 +119,17 @@ COUNT_FIELDS: tuple[str, ...] = CENSUS_FIELDS + FLOW_FIELDS
 # Figures that rarely change from one report to the next: a new report starts with them.
 CAPACITY_FIELDS = ("beds_total", "icu_beds_total", "ventilators_total")
 
+# The order a person meets a report's fields in (the form, its error summary, the audit
+# trail): the day's own figures first, then the capacity a new report starts with, which
+# rarely changes, so a clerk types the day's figures without stepping over it.
+DAY_FIGURES: tuple[str, ...] = (
+    "beds_occupied",
+    "icu_beds_occupied",
+    "ventilators_in_use",
+    *FLOW_FIELDS,
+)
+REPORT_FORM_FIELDS: tuple[str, ...] = ("report_date", *DAY_FIGURES, *CAPACITY_FIELDS, "notes")
+
 
 class AtMost(NamedTuple):
     """`part` may not exceed `whole`; the message goes beside `part`."""
