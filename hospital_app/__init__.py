@@ -15,6 +15,7 @@ from .audit.views import bp as audit_bp
 from .auth import views as auth
 from .dashboard.views import bp as dashboard_bp
 from .database import init_engine
+from .entry.views import bp as entry_bp
 from .extensions import csrf, db, login_manager, migrate
 from .hospitals.views import bp as hospitals_bp
 from .reports.views import bp as reports_bp
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (
     auth.bp,
     dashboard_bp,
+    entry_bp,
     hospitals_bp,
     reports_bp,
     accounts_bp,

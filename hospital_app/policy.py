@@ -26,8 +26,10 @@ ADMIN_ONLY = {
 }
 READ_ONLY = "Your account can see reports but not change them."
 # Importing is checked twice: the page is for editors and administrators, and each row's
-# hospital is then checked like a report written through the form (report.write).
-ACTIONS = {*ADMIN_ONLY, "report.write", "report.import"}
+# hospital is then checked like a report written through the form (report.write). So is data
+# entry: the page (report.enter) lists only the hospitals the person may write reports for.
+REPORTERS_ONLY = {"report.import", "report.enter"}
+ACTIONS = {*ADMIN_ONLY, *REPORTERS_ONLY, "report.write"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def refusal(user, action: str, hospital: Hospital | None = None) -> Refusal | No
         return None if user.role == "admin" else Refusal(ADMIN_ONLY[action])
     if user.role not in ("admin", "editor"):
         return Refusal(READ_ONLY)
-    if action == "report.import":
+    if action in REPORTERS_ONLY:
         return None
     return _report_refusal(user, hospital)
 

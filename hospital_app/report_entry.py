@@ -131,7 +131,7 @@ class ReportForm(OrderedForm):
         return {field: getattr(self, field).data for field in rules.COUNT_FIELDS}
 
     def report_fields(self):
-        return [self[name] for name in ("report_date", *rules.COUNT_FIELDS, "notes")]
+        return [self[name] for name in rules.REPORT_FORM_FIELDS]
 
     def compared_values(self):
         return form_values(self.report_fields())
@@ -144,6 +144,17 @@ class ReportForm(OrderedForm):
     def visible_fields(self):
         """The fields in the order the page shows them (the error summary follows it)."""
         return self.report_fields() + self.outlier_fields()
+
+    def focus_field(self):
+        """The first field to correct; else the first figure still to be typed (a new report
+        starts with its day and capacity filled in); else the day's first figure. The date
+        stays one Shift+Tab away, out of the way of the figures."""
+        shown = self.visible_fields()
+        to_correct = next((f for f in shown if f.errors), None)
+        if to_correct is not None:
+            return to_correct
+        figures = [self[name] for name in (*rules.DAY_FIGURES, *rules.CAPACITY_FIELDS)]
+        return next((f for f in figures if f.data is None), figures[0])
 
     def apply_report(self, report: Report) -> None:
         for field in self.report_fields():

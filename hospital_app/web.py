@@ -4,11 +4,12 @@ fields of the lists' query strings."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
 
 from . import rules
 from .conflicts import Compared, Conflict
@@ -154,6 +155,27 @@ class RegionFilter(StringField):
             self.errors.append(f"No hospital is in the region “{self.data}”.")
         else:
             self.data = stored
+
+
+class DayArg(StringField):
+    """?date=, a report's day: today when absent, else checked by the rules of a report's
+    date (not in the future, not before 2000), with their messages. `day` is what it means."""
+
+    day: date
+
+    def __init__(self, label: str = "Day", **kwargs):
+        super().__init__(label, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        self.day = rules.today()
+        try:
+            day = rules.parse_report_date(self.data)
+        except ValueError as error:
+            raise StopValidation(str(error)) from None
+        if day is not None:
+            for message in rules.report_date_errors(day):
+                raise StopValidation(message)
+            self.day = day
 
 
 class PageArgs(Form):

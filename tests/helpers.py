@@ -144,6 +144,11 @@ def yesterday() -> date:
     return today() - timedelta(days=1)
 
 
+def shown(day: date) -> str:
+    """A date as every page and message shows it to people: 28 Nov 2026."""
+    return f"{day.day} {day:%b %Y}"
+
+
 # --- Values and forms ------------------------------------------------------------------------
 
 

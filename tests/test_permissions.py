@@ -68,6 +68,7 @@ MATRIX = [
     # method  route                       anon   viewer     editor   other     admin archived
     ("GET",   "/",                        LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/hospitals",               LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/entry",                   LOGIN, READ_ONLY, 200,     200,      200,  NA),
     ("GET",   "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   200,  NA),
     ("POST",  "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   303,  NA),
     ("GET",   "/hospitals/{h}",           LOGIN, 200,       200,     200,      200,  NA),

@@ -18,6 +18,7 @@ from helpers import (
     page_text,
     report_form,
     report_values,
+    shown,
     today,
     yesterday,
 )
@@ -134,7 +135,9 @@ def test_new_report_starts_with_the_previous_capacity_and_today(app, client):
     # day-to-day figures start empty
     assert not re.search(r'id="admissions"[^>]*value="44"', html)
     assert re.search(rf'id="report_date"[^>]*value="{today().isoformat()}"', html)
-    assert "autofocus" in re.search(r'<input[^>]*id="report_date"[^>]*>', html).group(0)
+    # The cursor starts in the first figure still to type, past the date and the capacity.
+    assert "autofocus" in re.search(r'<input[^>]*id="beds_occupied"[^>]*>', html).group(0)
+    assert html.count("autofocus") == 1
     assert "filled in from the previous report" in page_text(response)
 
 
@@ -149,7 +152,7 @@ def test_add_report(app, client, csrf):
 
         report = db.session.query(Report).one()
         assert report.hospital_id == hospital_id and report.notes == "Ward 3 closed"
-    assert f"The report for {yesterday().isoformat()} was added" in page_text(
+    assert f"The report for {shown(yesterday())} was added" in page_text(
         client.get(f"/hospitals/{hospital_id}")
     )
 
@@ -331,7 +334,7 @@ def test_a_taken_date_links_to_the_report_that_has_it(app, client, csrf):
     hospital_id = make_hospital(app, reports=())
     existing = make_report(app, hospital_id, report_date=today())
     page = client.get(f"/hospitals/{hospital_id}/reports/new")
-    assert "already has a report for today" in page_text(page)
+    assert f"already has a report for {shown(today())}" in page_text(page)
     assert f'href="/reports/{existing}/edit"' in page.get_data(as_text=True)
     data = {**form_data(report_values(report_date=today())), "csrf_token": csrf}
     response = client.post(f"/hospitals/{hospital_id}/reports/new", data=data)

@@ -113,11 +113,17 @@ def _update_account_quietly(account_id: int, **values) -> None:
     )
 
 
+def home(user) -> str:
+    """Where a person starts: an editor at their day's data entry, the others on the
+    dashboard."""
+    return url_for("entry.index" if user.role == "editor" else "dashboard.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("dashboard.index"), code=303)
+        return redirect(next_url or home(current_user), code=303)
     form = LoginForm()
     status = form_status(form)
     if form.validate_on_submit():
@@ -145,7 +151,7 @@ def login():
             session.permanent = True
             session["signed_in_at"] = int(time.time())
             flash(f"Signed in as {user.display_name}.", "success")
-            return redirect(next_url or url_for("dashboard.index"), code=303)
+            return redirect(next_url or home(user), code=303)
     no_accounts = not db.session.scalar(select(func.count()).select_from(Account))
     return render_template(
         "auth/login.html", form=form, next_url=next_url, no_accounts=no_accounts

@@ -29,12 +29,14 @@ from .. import policy, rules
 from ..audit import queries as audit_queries
 from ..conflicts import last_change
 from ..csvfiles import csv_response, neutralise
+from ..entry import queries as entry_queries
 from ..errors import http_error_page
 from ..extensions import csrf, db
 from ..hospitals.queries import regions_in_use
 from ..models import Hospital, Report
 from ..report_entry import ReportForm
 from ..saving import Outcome, save
+from ..templating import day
 from ..web import (
     ActionForm,
     PageArgs,
@@ -176,6 +178,29 @@ def _start_from_previous(form: ReportForm, hospital: Hospital) -> None:
             form.existing_report_id = previous.id  # today's is in: say so before typing
 
 
+def _entry_query(day) -> dict | None:
+    """The data-entry page's arguments for `day` when the form was opened from that page
+    (?entry=1, with its region if one was chosen); None otherwise."""
+    if request.args.get("entry") != "1":
+        return None
+    query = {"date": day.isoformat()}
+    if request.args.get("region"):
+        query["region"] = request.args["region"]
+    return query
+
+
+def _back_to_entry(hospital: Hospital, day, then_next: bool) -> Response:
+    """After a report saved from the data-entry page: the next hospital still to do for
+    that day ("Save and next hospital"), or the entry page, which says when the day is
+    complete."""
+    query = _entry_query(day)
+    if then_next:
+        following = entry_queries.next_to_do(current_user, day, hospital, query.get("region"))
+        if following is not None:
+            return see_other("reports.new", hospital_id=following, entry=1, **query)
+    return see_other("entry.index", **query)
+
+
 @bp.route("/hospitals/<int:hospital_id>/reports/new", methods=["GET", "POST"])
 def new(hospital_id: int):
     # On POST, a shared lock on the hospital row: an archive saved at the same moment waits
@@ -195,11 +220,18 @@ def new(hospital_id: int):
 
     if save(form, report, apply) is Outcome.SAVED:
         flash(
-            f"The report for {report.report_date.isoformat()} was added to {hospital.name}.",
+            f"The report for {day(report.report_date)} was added to {hospital.name}.",
             "success",
         )
+        if _entry_query(report.report_date) is not None:
+            return _back_to_entry(hospital, report.report_date, request.form.get("then") == "next")
         return see_other("hospitals.detail", hospital_id=hospital.id)
-    return render_template("reports/new.html", form=form, hospital=hospital), form_status(form)
+    return render_template(
+        "reports/new.html",
+        form=form,
+        hospital=hospital,
+        entry=_entry_query(form.report_date.data or rules.today()),
+    ), form_status(form)
 
 
 @bp.route("/reports/<int:report_id>/edit", methods=["GET", "POST"])
@@ -209,17 +241,23 @@ def edit(report_id: int):
     _require_write(hospital)
     form = ReportForm(obj=report, hospital_id=report.hospital_id, report_id=report.id)
     outcome = save(form, report, lambda: form.apply_report(report))
-    if outcome is Outcome.UNCHANGED:
-        flash("Nothing was changed.", "info")
-        return see_other("hospitals.detail", hospital_id=hospital.id)
-    if outcome is Outcome.SAVED:
-        flash(
-            f"The report for {report.report_date.isoformat()} of {hospital.name} was saved.",
-            "success",
-        )
+    if outcome in (Outcome.UNCHANGED, Outcome.SAVED):
+        if outcome is Outcome.UNCHANGED:
+            flash("Nothing was changed.", "info")
+        else:
+            flash(
+                f"The report for {day(report.report_date)} of {hospital.name} was saved.",
+                "success",
+            )
+        if _entry_query(report.report_date) is not None:
+            return _back_to_entry(hospital, report.report_date, then_next=False)
         return see_other("hospitals.detail", hospital_id=hospital.id)
     return render_template(
-        "reports/edit.html", form=form, report=report, hospital=hospital
+        "reports/edit.html",
+        form=form,
+        report=report,
+        hospital=hospital,
+        entry=_entry_query(report.report_date),
     ), form_status(form)
 
 

@@ -1,0 +1,116 @@
+"""What the data-entry area reads: the hospitals a person reports for, each one's state on a
+day (to do, or entered by whom and when), and the next one still to do. The reminders read
+the same "to do" as the entry page, from here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import Account, AuditEntry, Hospital, Report, hospital_editors
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One hospital on the entry page: its report of the day, if any, and who entered it."""
+
+    hospital: Hospital
+    report: Report | None
+    entered_by: str | None
+    entered_at: datetime | None
+
+    @property
+    def to_do(self) -> bool:
+        return self.report is None
+
+
+def reportable(account, region: str | None = None) -> Select:
+    """The active hospitals `account` reports for: an editor's assigned ones, everyone's for
+    an administrator (policy.py decides the same for each report; archived hospitals take no
+    reports from anyone)."""
+    stmt = select(Hospital).where(Hospital.is_active.is_(True))
+    if account.role == "editor":
+        stmt = stmt.join(hospital_editors, hospital_editors.c.hospital_id == Hospital.id).where(
+            hospital_editors.c.user_id == account.id
+        )
+    elif account.role != "admin":
+        stmt = stmt.where(False)  # viewers report for no hospital
+    if region:
+        stmt = stmt.where(Hospital.region == region)
+    return stmt
+
+
+def _report_of_day(day: date):
+    return (Report.hospital_id == Hospital.id) & (Report.report_date == day)
+
+
+def day_sheet(account, day: date, region: str | None = None) -> list[DayRow]:
+    """Every hospital `account` reports for, with its state on `day`: those still to do
+    first, then by name. One query, whatever the number of hospitals: each report is joined
+    to the audit entry that created it (the newest, should a deleted report's id be reused)."""
+    created = aliased(AuditEntry)
+    newest_create = (
+        select(func.max(AuditEntry.id))
+        .where(
+            AuditEntry.record_type == "report",
+            AuditEntry.record_id == Report.id,
+            AuditEntry.action == "create",
+        )
+        .scalar_subquery()
+    )
+    stmt = (
+        reportable(account, region)
+        .add_columns(Report, created.actor, created.created_at)
+        .outerjoin(Report, _report_of_day(day))
+        .outerjoin(created, created.id == newest_create)
+        .order_by(case((Report.id.is_(None), 0), else_=1), Hospital.name, Hospital.id)
+    )
+    return [DayRow(*row) for row in db.session.execute(stmt)]
+
+
+def to_do(account, day: date, region: str | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the hospitals still to do on `day`, in the entry page's order."""
+    stmt = (
+        reportable(account, region)
+        .where(~exists().where(_report_of_day(day)))
+        .with_only_columns(Hospital.id, Hospital.name)
+        .order_by(Hospital.name, Hospital.id)
+    )
+    return [(id_, name) for id_, name in db.session.execute(stmt)]
+
+
+def next_to_do(account, day: date, after: Hospital, region: str | None = None) -> int | None:
+    """The hospital to enter after `after` on `day`: the next one still to do in the entry
+    page's order, going round to the start (a hospital skipped earlier comes back last);
+    None when no other one is left."""
+    left = [(name, id_) for id_, name in to_do(account, day, region) if id_ != after.id]
+    if not left:
+        return None
+    later = [id_ for name, id_ in left if (name, id_) > (after.name, after.id)]
+    return later[0] if later else left[0][1]
+
+
+def to_do_by_editor(day: date) -> dict[int, list[Hospital]]:
+    """For every active editor, the active hospitals assigned to them with no report on
+    `day`, by name (the reminders). One query."""
+    stmt = (
+        select(hospital_editors.c.user_id, Hospital)
+        .join(Hospital, Hospital.id == hospital_editors.c.hospital_id)
+        .join(Account, Account.id == hospital_editors.c.user_id)
+        .where(
+            Account.is_active.is_(True),
+            Account.role == "editor",
+            Hospital.is_active.is_(True),
+            ~exists().where(_report_of_day(day)),
+        )
+        .order_by(hospital_editors.c.user_id, Hospital.name, Hospital.id)
+    )
+    result: dict[int, list[Hospital]] = defaultdict(list)
+    for account_id, hospital in db.session.execute(stmt):
+        result[account_id].append(hospital)
+    return dict(result)
