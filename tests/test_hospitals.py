@@ -19,7 +19,6 @@ from helpers import (
 )
 from helpers import today as app_today
 
-from hospital_app import rules
 from hospital_app.models import Hospital, Report
 
 # --- Create ----------------------------------------------------------------------------------
@@ -440,7 +439,13 @@ def test_an_empty_form_lists_every_error_in_the_order_of_the_page(app, client, c
     html = response.get_data(as_text=True)
     summary = html.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
     links = re.findall(r'href="#([a-z_]+)"', summary)
-    assert links == ["code", "name", "region", "ownership", "report_date", *rules.COUNT_FIELDS]
+    # The report's part: the day's figures, then the capacity (as the page draws them).
+    assert links == [
+        *("code", "name", "region", "ownership", "report_date"),
+        *("beds_occupied", "icu_beds_occupied", "ventilators_in_use"),
+        *("admissions", "discharges", "deaths"),
+        *("beds_total", "icu_beds_total", "ventilators_total"),
+    ]
     assert "autofocus" in re.search(r'<input[^>]*id="code"[^>]*>', html).group(0)
     assert count(app, Hospital) == 0
 

@@ -29,15 +29,14 @@ def entry_args() -> EntryArgs:
 def index():
     policy.require("report.enter")
     args = entry_args()
-    if not args.validate():
-        return render_template("entry/index.html", args=args, rows=None), 400
-    rows = queries.day_sheet(current_user, args.day, args.region.data)
-    day = args.day
+    valid = args.validate()
+    day = args.day  # today, when ?date= cannot be used
+    rows = queries.day_sheet(current_user, day, args.region.data) if valid else None
     return render_template(
         "entry/index.html",
         args=args,
         rows=rows,
-        to_do=sum(row.to_do for row in rows),
+        to_do=sum(row.to_do for row in rows or ()),
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < rules.today() else None,
-    )
+    ), (200 if valid else 400)

@@ -166,6 +166,9 @@ PAGES = [
     # The reports list and the CSV import: 200 once they are there.
     Page("stats", "/reports"),
     Page("stats-import", "/reports/import"),
+    # Data entry (issue 11): the day's list, and the report form reached from it.
+    Page("entry", "/entry"),
+    Page("report-new-from-entry", "/hospitals/{hospital}/reports/new?entry=1"),
     Page("accounts", "/accounts"),
     Page("account-new", "/accounts/new"),
     Page("account-new-errors", "/accounts/new", then=bad_account),
@@ -178,6 +181,7 @@ PAGES = [
     # header, for one, is a contrast failure only there.
     Page("phone-dashboard", "/", phone=True),
     Page("phone-hospitals", "/hospitals", phone=True),
+    Page("phone-entry", "/entry", phone=True),
     Page("phone-hospital-detail", "/hospitals/{hospital}", phone=True),
     Page("phone-report-edit-errors", "/reports/{report}/edit", then=bad_report, phone=True),
 ]

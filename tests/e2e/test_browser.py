@@ -114,15 +114,16 @@ def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots
         ("ownership", "Pri"),
         # Month, day and year segments in en-US order; each full segment moves to the next.
         ("report_date", f"{day:%m%d%Y}"),
-        ("beds_total", "120"),
+        # The day's figures, then the capacity (rules.REPORT_FORM_FIELDS).
         ("beds_occupied", "90"),
-        ("icu_beds_total", "10"),
         ("icu_beds_occupied", "4"),
-        ("ventilators_total", "8"),
         ("ventilators_in_use", "3"),
         ("admissions", "17"),
         ("discharges", "12"),
         ("deaths", "0"),
+        ("beds_total", "120"),
+        ("icu_beds_total", "10"),
+        ("ventilators_total", "8"),
         ("notes", "Entered with the keyboard only."),
     ]
     for name, keys in steps:
