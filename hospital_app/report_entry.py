@@ -104,7 +104,7 @@ class ReportForm(OrderedForm):
         if existing is not None:
             self.existing_report_id = existing
             raise ValidationError(
-                f"This hospital already has a report for {field.data.isoformat()}. "
+                f"This hospital already has a report for {rules.day_text(field.data)}. "
                 "Edit that report instead, or choose another date."
             )
 

@@ -220,11 +220,17 @@ def parse_report_date(text: str | None) -> date | None:
         ) from None
 
 
+def day_text(value: date) -> str:
+    """A day as people read it, on every page and in every message: 28 Nov 2026 (the same
+    everywhere, whatever the server's locale; a date control keeps its own)."""
+    return f"{value.day} {value:%b %Y}"
+
+
 def report_date_errors(value: date | None) -> list[str]:
     if value is not None and value > today():
-        return [f"The report date cannot be in the future (today is {today().isoformat()})."]
+        return [f"The report date cannot be in the future (today is {day_text(today())})."]
     if value is not None and value < EARLIEST_REPORT_DATE:
-        return [f"The report date cannot be before {EARLIEST_REPORT_DATE.isoformat()}."]
+        return [f"The report date cannot be before {day_text(EARLIEST_REPORT_DATE)}."]
     return []
 
 

@@ -18,7 +18,7 @@ def percent(value) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    return "—" if value is None else f"{value.day} {value:%b %Y}"
+    return "—" if value is None else rules.day_text(value)
 
 
 def moment(value: datetime | None) -> str:

@@ -255,7 +255,7 @@ BAD_REPORTS = [
     ({"report_date": "2026-02-30"}, "report_date", "“2026-02-30” is not a date"),
     ({"report_date": "yesterday"}, "report_date", "“yesterday” is not a date"),
     ({"report_date": today() + timedelta(days=1)}, "report_date", "cannot be in the future"),
-    ({"report_date": date(1999, 12, 31)}, "report_date", "cannot be before 2000-01-01"),
+    ({"report_date": date(1999, 12, 31)}, "report_date", "cannot be before 1 Jan 2000"),
     ({"notes": "n" * 2001}, "notes", "Keep notes to 2,000 characters."),
 ]
 

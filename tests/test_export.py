@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from helpers import make_hospital, page_text
@@ -172,18 +172,19 @@ def network(app) -> None:
 
 
 def list_reports(client, path: str) -> list[tuple[str, str]]:
-    """(date, code) of every page of the reports list."""
+    """(date, code) of every page of the reports list, the date as the CSV writes it (the
+    list shows it as people read it: 28 Nov 2026)."""
     found, page = [], 1
     while True:
         body = client.get(f"{path}&page={page}").get_data(as_text=True)
         rows = re.findall(
-            r'<td class="nowrap">([\d-]+)</td>\s*<td><a [^>]*>[^<]*</a> '
+            r'<td class="nowrap">(\d+ \w+ \d{4})</td>\s*<td><a [^>]*>[^<]*</a> '
             r'<span class="code muted">([^<]*)</span>',
             body,
         )
         if not rows:
             return found
-        found += rows
+        found += [(datetime.strptime(d, "%d %b %Y").date().isoformat(), c) for d, c in rows]
         page += 1
 
 
@@ -311,7 +312,7 @@ def test_exports_stream_in_batches(app, client, monkeypatch, path):
         ("/reports/export.csv?date_from=2026-02-30", "From: “2026-02-30” is not a date"),
         (
             "/reports/export.csv?date_from=2026-03-02&date_to=2026-03-01",
-            "The end date (2026-03-01) is before the start date (2026-03-02).",
+            "The end date (1 Mar 2026) is before the start date (2 Mar 2026).",
         ),
         ("/reports/export.csv?hospital=NOPE", "No hospital has the code “NOPE”."),
     ],

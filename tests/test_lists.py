@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +16,7 @@ from helpers import (
     make_hospital,
     make_user,
     page_text,
+    shown,
     signed_in_client,
     today,
 )
@@ -233,13 +234,15 @@ def network(app) -> dict[str, int]:
 
 
 def report_rows(response) -> list[tuple[str, str]]:
-    """(date, hospital code) of each row of the reports list, in order."""
+    """(date, hospital code) of each row of the reports list, in order; the date as d()
+    writes it (the list shows it as people read it: 28 Nov 2026)."""
     body = response.get_data(as_text=True)
-    return re.findall(
-        r'<td class="nowrap">([\d-]+)</td>\s*<td><a [^>]*>[^<]*</a> <span class="code muted">'
-        r"([^<]*)</span>",
+    rows = re.findall(
+        r'<td class="nowrap">(\d+ \w+ \d{4})</td>\s*<td><a [^>]*>[^<]*</a> '
+        r'<span class="code muted">([^<]*)</span>',
         body,
     )
+    return [(datetime.strptime(day, "%d %b %Y").date().isoformat(), code) for day, code in rows]
 
 
 def d(days_ago: int) -> str:
@@ -287,7 +290,10 @@ def test_reports_filters(client, network, query_string, expected):
 def test_reports_columns_and_links(app, client, network):
     text = page_text(client.get("/reports?hospital=S-1"))
     # date, hospital, region, beds occupied/total and %, ICU, ventilators, admissions…
-    assert f"{d(2)} South One S-1 South 100/200 (50.0 %) 12/20 6/15 30 25 1 Edit" in text
+    assert (
+        f"{shown(TODAY - 2 * DAY)} South One S-1 South 100/200 (50.0 %) 12/20 6/15 30 25 1 Edit"
+        in text
+    )
     response = client.get("/reports?hospital=S-1")
     assert f"/hospitals/{network['S-1']}" in hrefs(response, "/hospitals/")
     with app.app_context():
@@ -337,7 +343,7 @@ def test_reports_empty_states_say_what_to_do(app, client):
         ("?date_to=yesterday", "To: “yesterday” is not a date"),
         (
             "?date_from=2025-03-02&date_to=2025-03-01",
-            "To: The end date (2025-03-01) is before the start date (2025-03-02).",
+            "To: The end date (1 Mar 2025) is before the start date (2 Mar 2025).",
         ),
         ("?hospital=ZZZ-9", "Hospital code: No hospital has the code “ZZZ-9”."),
         ("?hospital=" + "X" * 30, "Hospital code: Field cannot be longer than 20 characters."),

@@ -8,8 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, case, exists, select
 
 from ..extensions import db
 from ..models import Account, AuditEntry, Hospital, Report, hospital_editors
@@ -51,26 +50,33 @@ def _report_of_day(day: date):
 
 def day_sheet(account, day: date, region: str | None = None) -> list[DayRow]:
     """Every hospital `account` reports for, with its state on `day`: those still to do
-    first, then by name. One query, whatever the number of hospitals: each report is joined
-    to the audit entry that created it (the newest, should a deleted report's id be reused)."""
-    created = aliased(AuditEntry)
-    newest_create = (
-        select(func.max(AuditEntry.id))
-        .where(
-            AuditEntry.record_type == "report",
-            AuditEntry.record_id == Report.id,
-            AuditEntry.action == "create",
-        )
-        .scalar_subquery()
-    )
+    first, then by name. Two queries, whatever the number of hospitals: the hospitals with
+    their report of the day, then the audit entries that created those reports."""
     stmt = (
         reportable(account, region)
-        .add_columns(Report, created.actor, created.created_at)
+        .add_columns(Report)
         .outerjoin(Report, _report_of_day(day))
-        .outerjoin(created, created.id == newest_create)
         .order_by(case((Report.id.is_(None), 0), else_=1), Hospital.name, Hospital.id)
     )
-    return [DayRow(*row) for row in db.session.execute(stmt)]
+    found = db.session.execute(stmt).all()
+    report_ids = [report.id for _hospital, report in found if report is not None]
+    creators = {}
+    if report_ids:
+        # Oldest first, so the newest entry wins should a deleted report's id be reused.
+        entries = db.session.execute(
+            select(AuditEntry.record_id, AuditEntry.actor, AuditEntry.created_at)
+            .where(
+                AuditEntry.record_type == "report",
+                AuditEntry.action == "create",
+                AuditEntry.record_id.in_(report_ids),
+            )
+            .order_by(AuditEntry.id)
+        )
+        creators = {record_id: (actor, at) for record_id, actor, at in entries}
+    return [
+        DayRow(hospital, report, *creators.get(report.id if report else None, (None, None)))
+        for hospital, report in found
+    ]
 
 
 def to_do(account, day: date, region: str | None = None) -> list[tuple[int, str]]:

@@ -54,8 +54,8 @@ class ReportFilters(PageArgs):
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(
-                f"The end date ({field.data.isoformat()}) is before the start date "
-                f"({self.date_from.data.isoformat()})."
+                f"The end date ({rules.day_text(field.data)}) is before the start date "
+                f"({rules.day_text(self.date_from.data)})."
             )
 
     def hospital_id(self) -> int | None:

@@ -268,7 +268,7 @@ def delete(report_id: int):
     hospital = report.hospital
     _require_write(hospital)
     form = ActionForm(obj=report)
-    when = report.report_date.isoformat()
+    when = day(report.report_date)
     outcome = save(form, report, lambda: db.session.delete(report))
     if outcome is Outcome.SAVED:
         flash(f"The report for {when} of {hospital.name} was deleted.", "success")
