@@ -8,6 +8,7 @@ string, so it holds exactly the rows of every page of that list.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 
@@ -45,7 +46,7 @@ from ..web import (
     see_other,
 )
 from . import queries
-from .forms import ImportForm, ReportFilters
+from .forms import CheckedFileForm, ImportForm, ReportFilters
 from .importer import (
     CLASH_ERRORS,
     CLASH_MESSAGE,
@@ -284,11 +285,48 @@ def _counts(result: ImportResult) -> str:
     )
 
 
+def _read_as(result: ImportResult) -> str:
+    """Said when the file was not the usual comma-separated kind, so nobody is surprised."""
+    return f" from a {result.delimiter_name}-separated file" if result.delimiter != "," else ""
+
+
 def _unusual(result: ImportResult) -> str:
     rows = f"{result.unusual_rows:,} row{'s' if result.unusual_rows != 1 else ''}"
     return (
         f"{rows} had figures far from their hospital's recent history: they were imported "
         "and marked “Confirmed unusual” for follow-up on the dashboard."
+    )
+
+
+# A checked file is sent back in the page (base64, a third larger) by the "Import these
+# reports" button; beyond this the page would be slow to load and to send, and the person
+# chooses the file again instead.
+CARRY_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _carry(stream, filename: str, result: ImportResult) -> CheckedFileForm | None:
+    """The button that imports the file just checked, or None when the file is too large to
+    travel in the page (under the import's own limit too, once encoded)."""
+    limit = min(CARRY_MAX_BYTES, (current_app.config["IMPORT_MAX_BYTES"] - 64 * 1024) * 3 // 4)
+    stream.seek(0)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        return None
+    carry = CheckedFileForm(formdata=None)
+    carry.fill(data, filename, (result.new, result.updated, result.unchanged))
+    return carry
+
+
+def _changed_since_check(checked: tuple[int, ...] | None, result: ImportResult) -> str | None:
+    """Said when the data moved between the check and the import (someone saved a report of
+    the file's hospitals and dates meanwhile): the counts then differ from the check's."""
+    now = (result.new, result.updated, result.unchanged)
+    if checked is None or checked == now:
+        return None
+    new, updated, unchanged = checked
+    return (
+        "Reports of this file's hospitals and dates changed between the check and the import: "
+        f"the check counted {new:,} new, {updated:,} updated and {unchanged:,} unchanged."
     )
 
 
@@ -299,20 +337,43 @@ def import_file():
     if request.method == "POST":
         # Set before anything reads the body: the app's MAX_CONTENT_LENGTH is for forms, and
         # the global CSRF check would parse the body under it (hence the exemption above).
-        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+        limit = current_app.config["IMPORT_MAX_BYTES"]
+        request.max_content_length = limit
+        # A checked file comes back in a form field (CheckedFileForm), not as a file.
+        request.max_form_memory_size = limit
         csrf.protect()
     form = ImportForm()
-    result = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            result = import_reports(
-                form.file.data.stream, actor=current_user, dry_run=form.dry_run.data
+    checked = CheckedFileForm()
+    upload = None  # (stream, file name, dry run, the check's counts)
+    if checked.sent():
+        if checked.validate():
+            upload = (
+                io.BytesIO(checked.data_bytes),
+                checked.filename.data or "",
+                False,
+                checked.checked_counts(),
             )
+        else:
+            form.form_errors.extend(checked.form_errors)
+    elif form.validate_on_submit():
+        upload = (form.file.data.stream, form.file.data.filename or "", form.dry_run.data, None)
+    result = None
+    carry = None
+    status = 422 if request.method == "POST" else 200
+    if upload is not None:
+        stream, filename, dry_run, checked_counts = upload
+        try:
+            result = import_reports(stream, actor=current_user, dry_run=dry_run)
             if result.ok and not result.dry_run:
                 # The one commit of an import: every row, or (above) none.
                 db.session.commit()
-                flash(f"Imported {result.rows:,} rows: {_counts(result)}.", "success")
+                what = f"{result.rows:,} rows{_read_as(result)}"
+                if checked_counts is not None:
+                    named = f"“{filename}”, " if filename else ""
+                    what = f"{result.rows:,} rows of {named}the file you checked"
+                flash(f"Imported {what}: {_counts(result)}.", "success")
+                if changed := _changed_since_check(checked_counts, result):
+                    flash(changed, "info")
                 if result.unusual_rows:
                     flash(_unusual(result), "info")
                 return see_other(".import_file")
@@ -326,12 +387,12 @@ def import_file():
             status = 200 if result.ok else 422
             if result.ok:
                 form.dry_run.data = False  # checked: the next press imports it
-    elif form.is_submitted():
-        status = 422
+                carry = _carry(stream, filename, result)
     return render_template(
         "reports/import.html",
         form=form,
         result=result,
+        carry=carry,
         counts=_counts(result) if result is not None else "",
         header_line=HEADER_LINE,
         limit=_limit_mb(),
