@@ -804,6 +804,163 @@ def test_a_file_too_large_to_carry_must_be_chosen_again(app, client, token):
     assert not hidden_fields(checked, "checked-")
 
 
+# --- The template prefilled with the person's hospitals ----------------------------------------
+
+
+def prefilled(client, query: str = ""):
+    return client.get(f"/reports/import/prefilled.csv{query}")
+
+
+def csv_rows(response) -> list[list[str]]:
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_the_page_links_the_prefilled_template_for_today(client):
+    html = client.get("/reports/import").get_data(as_text=True)
+    assert f'href="/reports/import/prefilled.csv?date={today().isoformat()}"' in html
+    assert "Template with your hospitals for" in page_text(client.get("/reports/import"))
+
+
+def test_the_prefilled_template_has_each_active_hospital_with_its_last_capacity(app, client):
+    make_hospital(
+        app,
+        code="NRH-001",
+        reports=(
+            {"report_date": day(5), "beds_total": 180},
+            {"report_date": day(2), "beds_total": 210, "icu_beds_total": 22},
+        ),
+    )
+    make_hospital(app, code="ABC-003", name="Abbey Clinic", reports=())
+    make_hospital(app, code="ZZZ-009", name="Closed Hospital", is_active=False)
+    response = prefilled(client, f"?date={day(1).isoformat()}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert f"reports-import-{day(1).isoformat()}.csv" in response.headers["Content-Disposition"]
+    empty_day = [""] * 6
+    assert csv_rows(response) == [
+        HEADER,
+        # Sorted by code; no reports yet: nothing to start from.
+        ["ABC-003", day(1).isoformat(), "", "", "", "", "", "", "", "", "", ""],
+        # beds_total, beds_occupied, icu_beds_total, …: capacity of the newest report only.
+        ["NRH-001", day(1).isoformat(), "210", "", "22", "", "15", *empty_day[:4], ""],
+    ]
+
+
+def test_the_prefilled_template_is_for_today_by_default(app, client):
+    make_hospital(app)
+    rows = csv_rows(prefilled(client))
+    assert rows[1][:2] == ["NRH-001", today().isoformat()]
+
+
+def test_an_editors_template_holds_their_active_hospitals_only(app, login_as):
+    mine = make_hospital(app, reports=())
+    archived = make_hospital(app, code="OLD-001", name="Old Hospital", is_active=False)
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=())
+    editor = login_as("editor", hospitals=(mine, archived))
+    rows = csv_rows(prefilled(editor))
+    assert [row[0] for row in rows[1:]] == ["NRH-001"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?date=31/03/2026", "“31/03/2026” is not a date: write it as year-month-day"),
+        ("?date=2026-02-30", "“2026-02-30” is not a date"),
+        (f"?date={day(-1).isoformat()}", "The report date cannot be in the future"),
+        ("?date=1999-12-31", "The report date cannot be before 2000-01-01."),
+    ],
+)
+def test_a_wrong_day_for_the_prefilled_template_is_a_400_that_says_why(client, query, message):
+    response = prefilled(client, query)
+    assert response.status_code == 400
+    text = page_text(response)
+    assert message in text and "Nothing was downloaded" in text
+
+
+def test_the_prefilled_template_costs_the_same_queries_for_any_number_of_hospitals(app, login_as):
+    first = make_hospital(app, reports=({"report_date": day(1)}, {"report_date": day(2)}))
+    editor = login_as("editor", hospitals=(first,))
+    admin = login_as("admin")
+
+    def statements(client) -> int:
+        with count_queries(app) as sent:
+            assert prefilled(client).status_code == 200
+        return len(sent)
+
+    before = (statements(editor), statements(admin))
+    ids = [
+        make_hospital(app, code=f"HOS-{n:03}", name=f"Hospital {n}", reports=({},))
+        for n in range(10)
+    ]
+    with app.app_context():
+        from hospital_app.models import Account
+
+        account = db.session.scalar(select(Account).where(Account.role == "editor"))
+        account.hospitals += [db.session.get(Hospital, i) for i in ids]
+        db.session.commit()
+    assert len(csv_rows(prefilled(editor))) == 12
+    assert (statements(editor), statements(admin)) == before
+
+
+def test_a_code_a_spreadsheet_would_run_is_neutralised_and_imports_back(app, client, token):
+    make_hospital(app, code="-12-A", reports=())
+    rows = csv_rows(prefilled(client))
+    assert rows[1][0] == "'-12-A"  # as the export writes it: text, not a formula
+    rows[1][2:11] = ["100", "50", "10", "5", "8", "4", "3", "2", "0"]
+    response = upload(client, csv_bytes(rows[1:]), token)
+    assert response.status_code == 303, page_text(response)
+    assert reports(app) == [("-12-A", today(), 50, None)]
+
+
+def test_the_prefilled_template_filled_in_imports(app, client, token):
+    make_hospital(app, reports=({"report_date": day(3)},))
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=())
+    rows = csv_rows(prefilled(client, f"?date={day(1).isoformat()}"))
+    figures = dict(beds_occupied="140", icu_beds_occupied="10", ventilators_in_use="5")
+    figures.update(admissions="20", discharges="18", deaths="0")
+    for row in rows[1:]:
+        for name, value in figures.items():
+            row[HEADER.index(name)] = value
+    rows[2][HEADER.index("beds_total")] = "300"  # SGH-002 had no report to start from
+    rows[2][HEADER.index("icu_beds_total")] = "30"
+    rows[2][HEADER.index("ventilators_total")] = "12"
+    response = upload(client, csv_bytes(rows[1:], bom=True), token)
+    assert response.status_code == 303, page_text(response)
+    assert reports(app) == [
+        ("NRH-001", day(3), 150, None),
+        ("NRH-001", day(1), 140, None),
+        ("SGH-002", day(1), 140, None),
+    ]
+
+
+def test_the_prefilled_template_not_filled_in_says_which_lines(app, client, token):
+    make_hospital(app, reports=({"report_date": day(3)},))
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=())
+    data = prefilled(client).get_data()
+    text = problems(upload(client, data, token))
+    assert "2 problems to correct" in text
+    day_figures = "“beds_occupied”, “icu_beds_occupied”, “ventilators_in_use”, “admissions”"
+    assert (
+        f"2 whole line Line 2 is not filled in: {day_figures}, “discharges” and “deaths” are "
+        "empty. Enter the day's figures (0 when there are none), or delete the line if that "
+        "hospital has nothing to report for the day."
+    ) in text
+    assert "3 whole line Line 3 is not filled in: “beds_total”, “beds_occupied”" in text
+    assert "Enter a number" not in text
+    assert count(app, Report) == 1
+
+
+def test_a_partly_filled_line_names_each_empty_cell(app, client, token):
+    make_hospital(app, reports=())
+    row = cells(report_date=day(1))
+    row[HEADER.index("deaths")] = ""
+    text = problems(upload(client, csv_bytes([row]), token))
+    assert "2 deaths Enter a number, 0 if there are none." in text
+    assert "not filled in" not in text
+
+
 # --- The command -----------------------------------------------------------------------------
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
@@ -565,6 +566,12 @@ def import_reports(stream: BinaryIO, actor, dry_run: bool = False) -> ImportResu
     return result
 
 
-def template_csv() -> str:
-    """The header line alone, for people to fill in (UTF-8 with a BOM, as the exports)."""
-    return "\ufeff" + HEADER_LINE + "\r\n"
+def template_csv(rows: Iterable[Sequence] = ()) -> str:
+    """The header line, and `rows` (cells in COLUMNS' order, already neutralised), for people
+    to fill in: UTF-8 with a BOM and CRLF line ends, as the exports."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -399,12 +399,62 @@ def import_file():
     ), status
 
 
+def _template_response(text: str, filename: str) -> Response:
+    response = Response(text, mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
 @bp.get("/reports/import/template.csv")
 def import_template():
     policy.require("report.import")
-    response = Response(template_csv(), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename="reports-import.csv")
-    return response
+    return _template_response(template_csv(), "reports-import.csv")
+
+
+def _template_day():
+    """The day of ?date= (today without one), or the 400 page that says what is wrong."""
+    try:
+        day = rules.parse_report_date(request.args.get("date"))
+    except ValueError as error:
+        problem = str(error)
+    else:
+        if day is None:
+            return rules.today(), None
+        problems = rules.report_date_errors(day)
+        if not problems:
+            return day, None
+        problem = " ".join(problems)
+    page = render_template(
+        "errors/error.html",
+        code=400,
+        title="Wrong date",
+        message=f"{problem} Nothing was downloaded: go back and choose another day.",
+    )
+    return None, make_response(page, 400)
+
+
+@bp.get("/reports/import/prefilled.csv")
+def import_template_prefilled():
+    """The template with one row per hospital the person may report for, on the day asked
+    for, the capacity of its newest report filled in: the clerk types the day's figures."""
+    policy.require("report.import")
+    day, problem = _template_day()
+    if problem is not None:
+        return problem
+    rows = []
+    for hospital, *capacity in queries.template_hospitals():
+        if policy.refusal(current_user, "report.write", hospital) is not None:
+            continue  # not theirs: an editor's template holds their hospitals only
+        figures = dict(zip(rules.CAPACITY_FIELDS, capacity, strict=True))
+        rows.append(
+            [
+                neutralise(hospital.code),
+                day.isoformat(),
+                *("" if figures.get(n) is None else figures[n] for n in rules.COUNT_FIELDS),
+                "",
+            ]
+        )
+    return _template_response(template_csv(rows), f"reports-import-{day.isoformat()}.csv")
 
 
 @bp.errorhandler(RequestEntityTooLarge)
