@@ -267,12 +267,10 @@ def import_file(path: str, dry_run: bool) -> None:
         unusual = f" {result.unusual_rows:,} of them with unusual figures, {marked} for follow-up."
     if dry_run:
         db.session.rollback()
-        click.echo(
-            f"Dry run, nothing was saved: {result.rows:,} rows would give {counts}.{unusual}"
-        )
+        click.echo(f"Dry run, nothing was saved: {result.rows_text} would give {counts}.{unusual}")
         return
     db.session.commit()
-    click.echo(f"Imported {result.rows:,} rows: {counts}.{unusual}")
+    click.echo(f"Imported {result.rows_text}: {counts}.{unusual}")
 
 
 def _boxed(lines: list[str]) -> str:

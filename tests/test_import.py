@@ -284,7 +284,7 @@ def test_a_comma_file_whose_notes_hold_semicolons_stays_a_comma_file(app, client
     make_hospital(app, reports=())
     response = upload(client, csv_bytes([cells(report_date=day(1), notes="a;b;c")]), token)
     assert response.status_code == 303
-    assert "semicolon" not in page_text(client.get(response.location))
+    assert "semicolon-separated" not in page_text(client.get(response.location))
     assert reports(app) == [("NRH-001", day(1), 150, "a;b;c")]
 
 
@@ -989,7 +989,7 @@ def test_command_reads_a_semicolon_file(app, runner, tmp_path):
     path = write(tmp_path, semicolon_bytes([cells(report_date=day(1))]))
     result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 0, result.output
-    assert "Imported 1 rows: 1 new, 0 updated, 0 unchanged (read as semicolon-separated)." in (
+    assert "Imported 1 row: 1 new, 0 updated, 0 unchanged (read as semicolon-separated)." in (
         result.output
     )
     assert count(app, Report) == 1
@@ -1009,7 +1009,7 @@ def test_command_keeps_its_old_name(app, runner, tmp_path):
     path = write(tmp_path, csv_bytes([cells(report_date=day(2))]))
     result = runner.invoke(args=["import-stats", path])
     assert result.exit_code == 0, result.output
-    assert "Imported 1 rows: 1 new" in result.output
+    assert "Imported 1 row: 1 new" in result.output
     assert count(app, Report) == 1
 
 

@@ -105,6 +105,11 @@ class ImportResult:
         return self.error_count == 0
 
     @property
+    def rows_text(self) -> str:
+        """ "1 row", "2,000 rows": the file's rows, for a sentence."""
+        return f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+
+    @property
     def delimiter_name(self) -> str:
         return DELIMITERS[self.delimiter]
 

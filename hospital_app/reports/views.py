@@ -367,10 +367,10 @@ def import_file():
             if result.ok and not result.dry_run:
                 # The one commit of an import: every row, or (above) none.
                 db.session.commit()
-                what = f"{result.rows:,} rows{_read_as(result)}"
+                what = f"{result.rows_text}{_read_as(result)}"
                 if checked_counts is not None:
                     named = f"“{filename}”, " if filename else ""
-                    what = f"{result.rows:,} rows of {named}the file you checked"
+                    what = f"{result.rows_text} of {named}the file you checked"
                 flash(f"Imported {what}: {_counts(result)}.", "success")
                 if changed := _changed_since_check(checked_counts, result):
                     flash(changed, "info")
