@@ -106,7 +106,7 @@ class ImportResult:
 
     @property
     def rows_text(self) -> str:
-        """ "1 row", "2,000 rows": the file's rows, for a sentence."""
+        """The file's rows, for a sentence: 1 row, 2,000 rows."""
         return f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
 
     @property
@@ -220,12 +220,16 @@ def _plural(items: list) -> str:
     return "s" if len(items) != 1 else ""
 
 
+def _listed(items: list[str]) -> str:
+    """a, a and b, a, b and c: items as a sentence lists them."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def _quoted(names: list[str]) -> str:
-    """“a”, “a” and “b”, “a”, “b” and “c”: names as a sentence lists them."""
-    quoted = [f"“{name}”" for name in names]
-    if len(quoted) < 2:
-        return "".join(quoted)
-    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    """“a”, “a” and “b”, “a”, “b” and “c”: column names as a sentence quotes them."""
+    return _listed([f"“{name}”" for name in names])
 
 
 def _incomplete_message(line: int, empty: list[str]) -> str:
@@ -471,7 +475,7 @@ def _read_header(cells: list[str], line: int, result: ImportResult) -> dict[str,
     problems = []
     unnamed = [i + 1 for i, n in enumerate(names) if not n]
     if unnamed:
-        numbers = _quoted([str(i) for i in unnamed]).replace("“", "").replace("”", "")
+        numbers = _listed([str(i) for i in unnamed])
         problems.append(
             f"Column {numbers} of the header has no name."
             if len(unnamed) == 1

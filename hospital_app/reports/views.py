@@ -307,7 +307,8 @@ CARRY_MAX_BYTES = 4 * 1024 * 1024
 def _carry(stream, filename: str, result: ImportResult) -> CheckedFileForm | None:
     """The button that imports the file just checked, or None when the file is too large to
     travel in the page (under the import's own limit too, once encoded)."""
-    limit = min(CARRY_MAX_BYTES, (current_app.config["IMPORT_MAX_BYTES"] - 64 * 1024) * 3 // 4)
+    room = (current_app.config["IMPORT_MAX_BYTES"] - 64 * 1024) * 3 // 4
+    limit = max(0, min(CARRY_MAX_BYTES, room))
     stream.seek(0)
     data = stream.read(limit + 1)
     if len(data) > limit:
@@ -356,7 +357,9 @@ def import_file():
         else:
             form.form_errors.extend(checked.form_errors)
     elif form.validate_on_submit():
-        upload = (form.file.data.stream, form.file.data.filename or "", form.dry_run.data, None)
+        # The name is only shown (it may be anything the browser sent): kept short.
+        name = rules.clip(form.file.data.filename or "", 100)
+        upload = (form.file.data.stream, name, form.dry_run.data, None)
     result = None
     carry = None
     status = 422 if request.method == "POST" else 200
