@@ -240,6 +240,8 @@ def import_file(path: str, dry_run: bool) -> None:
         with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
             result = import_reports(_Progress(raw, bar), actor=policy.COMMAND_LINE, dry_run=dry_run)
     counts = f"{result.new:,} new, {result.updated:,} updated, {result.unchanged:,} unchanged"
+    if result.delimiter != ",":
+        counts += f" (read as {result.delimiter_name}-separated)"
     if not result.ok:
         db.session.rollback()
         for error in result.errors:
@@ -252,7 +254,11 @@ def import_file(path: str, dry_run: bool) -> None:
             f"{path}: nothing was imported."
         )
     for warning in result.warnings:
-        click.echo(f"line {warning.line:,}: unusual: {warning.message}", err=True)
+        click.echo(
+            f"line {warning.line:,}, {warning.hospital_code} ({warning.hospital_name}) on "
+            f"{warning.report_date.isoformat()}: unusual: {warning.message}",
+            err=True,
+        )
     if result.more_warnings:
         click.echo(f"… and {result.more_warnings:,} more unusual figures, not listed.", err=True)
     unusual = ""
@@ -261,12 +267,10 @@ def import_file(path: str, dry_run: bool) -> None:
         unusual = f" {result.unusual_rows:,} of them with unusual figures, {marked} for follow-up."
     if dry_run:
         db.session.rollback()
-        click.echo(
-            f"Dry run, nothing was saved: {result.rows:,} rows would give {counts}.{unusual}"
-        )
+        click.echo(f"Dry run, nothing was saved: {result.rows_text} would give {counts}.{unusual}")
         return
     db.session.commit()
-    click.echo(f"Imported {result.rows:,} rows: {counts}.{unusual}")
+    click.echo(f"Imported {result.rows_text}: {counts}.{unusual}")
 
 
 def _boxed(lines: list[str]) -> str:

@@ -324,3 +324,24 @@ def page_text(response) -> str:
     """The page as a person reads it: tags dropped, white space folded, entities decoded."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def hidden_fields(response, prefix: str = "") -> dict[str, str]:
+    """The hidden inputs of a page whose name starts with `prefix`, as a browser would send
+    them back: {name: value}."""
+    from html.parser import HTMLParser
+
+    found: dict[str, str] = {}
+
+    class Inputs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if (
+                tag == "input"
+                and a.get("type") == "hidden"
+                and a.get("name", "").startswith(prefix)
+            ):
+                found[a["name"]] = a.get("value") or ""
+
+    Inputs().feed(response.get_data(as_text=True))
+    return found

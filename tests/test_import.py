@@ -17,7 +17,9 @@ from helpers import (
     csrf_token,
     fetch,
     fresh_app,
+    hidden_fields,
     make_hospital,
+    make_report,
     make_user,
     page_text,
     report_values,
@@ -220,6 +222,72 @@ def test_bom_and_columns_in_another_order(app, client, token):
     assert reports(app) == [("NRH-001", day(1), 150, "é ü ✓")]
 
 
+def semicolon_bytes(rows, header=HEADER) -> bytes:
+    """What Excel writes as "CSV" where the comma is the decimal mark."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def test_a_semicolon_separated_file_is_read_as_such(app, client, token):
+    make_hospital(app, reports=({"report_date": day(2)},))
+    rows = [
+        cells(report_date=day(2), beds_occupied=151, notes="Ward B; closed, for cleaning"),
+        cells(report_date=day(1), notes="1,5 % more"),
+    ]
+    response = upload(client, semicolon_bytes(rows), token, dry_run=True)
+    assert response.status_code == 200
+    assert "semicolons" in page_text(response)
+    response = upload(client, semicolon_bytes(rows), token)
+    assert response.status_code == 303, page_text(response)
+    flashed = page_text(client.get(response.location))
+    assert "Imported 2 rows from a semicolon-separated file: 1 new, 1 updated" in flashed
+    assert reports(app) == [
+        ("NRH-001", day(2), 151, "Ward B; closed, for cleaning"),
+        ("NRH-001", day(1), 150, "1,5 % more"),
+    ]
+
+
+def test_a_semicolon_file_with_a_stray_semicolon_says_to_quote_it(app, client, token):
+    make_hospital(app, reports=())
+    data = semicolon_bytes([]) + ";".join([*cells(report_date=day(1))[:-1], "a;b"]).encode()
+    text = problems(upload(client, data, token))
+    assert "This line has 13 cells but the header has 12. A value holding a semicolon" in text
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "\t".join(HEADER),  # tab-separated text
+        "hospital_code|report_date|beds_total",
+        "Daily figures, March",  # a title line above the table
+    ],
+    ids=["tabs", "bars", "title"],
+)
+def test_a_file_neither_commas_nor_semicolons_read_says_how_to_save_it(app, client, token, header):
+    data = (header + "\r\nNRH-001\r\n").encode()
+    text = problems(upload(client, data, token))
+    if header.startswith("Daily"):
+        # Two cells, none of them a column: the header's own message says what is wrong.
+        assert "this import does not know: “daily figures” and “march”" in text
+    else:
+        assert (
+            "1 whole line Line 1, the header, has neither commas nor semicolons between its "
+            "columns, so this file cannot be read as CSV. In your spreadsheet program, save it "
+            "as “CSV (comma delimited)”"
+        ) in text
+
+
+def test_a_comma_file_whose_notes_hold_semicolons_stays_a_comma_file(app, client, token):
+    make_hospital(app, reports=())
+    response = upload(client, csv_bytes([cells(report_date=day(1), notes="a;b;c")]), token)
+    assert response.status_code == 303
+    assert "semicolon-separated" not in page_text(client.get(response.location))
+    assert reports(app) == [("NRH-001", day(1), 150, "a;b;c")]
+
+
 def test_cells_neutralised_by_the_export_are_restored(app, client, token):
     make_hospital(app, reports=(), code="-AB1")
     data = csv_bytes(
@@ -316,22 +384,42 @@ def test_more_than_a_thousand_bad_rows(app, client, token):
     [
         (
             [c for c in HEADER if c not in ("beds_total", "deaths")],
-            "The header lacks the columns beds_total, deaths.",
+            "The header lacks the columns “beds_total” and “deaths”.",
         ),
-        ([*HEADER, "ward"], "The header has column this import does not know: ward."),
+        (
+            [c for c in HEADER if c not in ("beds_total", "admissions", "deaths")],
+            "The header lacks the columns “beds_total”, “admissions” and “deaths”.",
+        ),
+        ([*HEADER, "ward"], "The header has a column this import does not know: “ward”."),
+        (
+            [*HEADER, "ward", "floor"],
+            "The header has 2 columns this import does not know: “ward” and “floor”.",
+        ),
         (
             ["hospital", *HEADER[1:]],
-            "The header lacks the column hospital_code.",
+            "The header lacks the column “hospital_code”.",
         ),
-        ([*HEADER, "deaths"], "The header names deaths more than once."),
+        (
+            ["Hospital Code", *HEADER[1:]],
+            "Write “hospital code” as “hospital_code”.",
+        ),
+        ([*HEADER, "deaths"], "The column “deaths” appears more than once in the header."),
+        (
+            [*HEADER, "deaths", "notes"],
+            "The columns “deaths” and “notes” each appear more than once in the header.",
+        ),
         ([*HEADER, ""], "Column 13 of the header has no name."),
+        ([*HEADER, "", ""], "Columns 13 and 14 of the header have no name."),
     ],
 )
 def test_header_is_checked_first(app, client, token, header, message):
     make_hospital(app, reports=())
     text = problems(upload(client, csv_bytes([cells(report_date=day(1))], header=header), token))
     assert message in text
-    assert f"The first line must be: {','.join(HEADER)}" in text
+    # What to do is said once, after the last problem.
+    guidance = f"The first line must name these columns, in any order: {','.join(HEADER)}"
+    assert text.count(guidance) == 1
+    assert f"{guidance} (notes may be left out)." in text
     assert count(app, Report) == 0
 
 
@@ -569,6 +657,310 @@ def test_statements_are_per_batch_not_per_row(app, client, token, backend, monke
     assert "300 rows: 0 new, 0 updated, 300 unchanged" in page_text(client.get("/reports/import"))
 
 
+# --- Importing the file just checked ---------------------------------------------------------
+
+
+def check_then_import(client, data: bytes, token: str, change=None):
+    """A dry run of `data`, then its "Import these reports" button, as a browser sends it
+    (`change` may alter the fields first); the button's response."""
+    checked = upload(client, data, token, dry_run=True)
+    assert checked.status_code == 200, page_text(checked)
+    fields = hidden_fields(checked, "checked-")
+    assert set(fields) == {
+        "checked-csrf_token",
+        "checked-content",
+        "checked-filename",
+        "checked-counts",
+        "checked-digest",
+    }
+    if change is not None:
+        change(fields)
+    return client.post("/reports/import", data=fields, content_type="multipart/form-data")
+
+
+def test_a_checked_file_is_imported_without_choosing_it_again(app, client, token):
+    make_hospital(app, reports=({"report_date": day(2)},))
+    data = csv_bytes([cells(report_date=day(2), beds_occupied=151), cells(report_date=day(1))])
+    checked = upload(client, data, token, dry_run=True)
+    text = page_text(checked)
+    assert "Import the file you checked, “stats.csv”, now, without choosing it again." in text
+    assert "Import these 2 reports" in text
+    assert count(app, Report) == 1
+
+    response = check_then_import(client, data, token)
+    assert response.status_code == 303, page_text(response)
+    flashed = page_text(client.get(response.location))
+    assert (
+        "Imported 2 rows of “stats.csv”, the file you checked: 1 new, 1 updated, 0 unchanged"
+    ) in flashed
+    assert "changed between the check and the import" not in flashed
+    assert reports(app) == [
+        ("NRH-001", day(2), 151, None),
+        ("NRH-001", day(1), 150, None),
+    ]
+    assert {e.action for e in audit(app)} == {"create", "update"}
+
+
+def test_one_row_says_this_report(app, client, token):
+    make_hospital(app, reports=())
+    checked = upload(client, csv_bytes([cells(report_date=day(1))]), token, dry_run=True)
+    assert "Import this report" in page_text(checked)
+
+
+def test_the_checked_file_comes_back_byte_for_byte(app, client, token):
+    """Line ends, quoted line breaks and a BOM travel unchanged (base64 in the page)."""
+    make_hospital(app, reports=())
+    data = semicolon_bytes([cells(report_date=day(1), notes="first line\r\nsecond; line")])
+    response = check_then_import(client, data, token)
+    assert response.status_code == 303, page_text(response)
+    assert reports(app) == [("NRH-001", day(1), 150, "first line\r\nsecond; line")]
+
+
+def test_a_report_saved_between_check_and_import_is_counted_and_said(app, client, token):
+    hospital_id = make_hospital(app, reports=())
+    data = csv_bytes([cells(report_date=day(2)), cells(report_date=day(1))])
+
+    def colleague_enters_a_report(fields):
+        make_report(app, hospital_id, report_date=day(1), beds_occupied=120, notes="theirs")
+
+    response = check_then_import(client, data, token, colleague_enters_a_report)
+    assert response.status_code == 303
+    flashed = page_text(client.get(response.location))
+    assert "the file you checked: 1 new, 1 updated, 0 unchanged" in flashed
+    assert (
+        "Reports of this file's hospitals and dates changed between the check and the import: "
+        "the check counted 2 new, 0 updated and 0 unchanged."
+    ) in flashed
+    assert reports(app) == [
+        ("NRH-001", day(2), 150, None),
+        ("NRH-001", day(1), 150, None),
+    ]
+
+
+def test_a_file_that_became_wrong_since_the_check_is_not_imported(app, client, token):
+    hospital_id = make_hospital(app, reports=())
+
+    def archive(fields):
+        with app.app_context():
+            db.session.get(Hospital, hospital_id).is_active = False
+            db.session.commit()
+
+    response = check_then_import(client, csv_bytes([cells(report_date=day(1))]), token, archive)
+    text = problems(response)
+    assert "is archived, so its reports cannot be added" in text
+    assert count(app, Report) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.update({"checked-content": f["checked-content"][:-8] + "QUFBQUFB"}),
+        lambda f: f.update({"checked-filename": "other.csv"}),
+        lambda f: f.update({"checked-counts": "0,0,2"}),
+        lambda f: f.update({"checked-content": "not base64!"}),
+        lambda f: f.update({"checked-digest": ""}),
+    ],
+    ids=["content", "filename", "counts", "not-base64", "no-digest"],
+)
+def test_a_checked_file_changed_on_the_way_is_refused(app, client, token, change):
+    make_hospital(app, reports=())
+    response = check_then_import(client, csv_bytes([cells(report_date=day(1))]), token, change)
+    assert response.status_code == 422
+    assert "The checked file did not come back intact, so nothing was imported." in page_text(
+        response
+    )
+    assert count(app, Report) == 0
+
+
+def test_the_import_button_needs_the_csrf_token(app, client, token):
+    make_hospital(app, reports=())
+    response = check_then_import(
+        client, csv_bytes([cells(report_date=day(1))]), token, lambda f: f.pop("checked-csrf_token")
+    )
+    assert response.status_code == 400
+    assert count(app, Report) == 0
+
+
+def test_a_checked_file_over_the_form_field_limit_still_comes_back(app, client, token):
+    """Werkzeug holds a form field to 500 kB unless told otherwise; a checked file travels as
+    one."""
+    make_hospital(app, reports=())
+    rows = [cells(report_date=day(n), notes="n" * 2000) for n in range(1, 301)]
+    data = csv_bytes(rows)
+    assert len(data) > 600_000
+    response = check_then_import(client, data, token)
+    assert response.status_code == 303, page_text(response)
+    assert count(app, Report) == 300
+
+
+def test_a_file_too_large_to_carry_must_be_chosen_again(app, client, token):
+    make_hospital(app, reports=())
+    # Room for the file, not for it in the page (with the other fields of the button).
+    app.config["IMPORT_MAX_BYTES"] = 64 * 1024 + 50
+    checked = upload(client, csv_bytes([cells(report_date=day(1))]), token, dry_run=True)
+    assert checked.status_code == 200
+    text = page_text(checked)
+    assert "To import it, choose the file again and press Import" in text, text[-1500:]
+    assert not hidden_fields(checked, "checked-")
+
+
+# --- The template prefilled with the person's hospitals ----------------------------------------
+
+
+def prefilled(client, query: str = ""):
+    return client.get(f"/reports/import/prefilled.csv{query}")
+
+
+def csv_rows(response) -> list[list[str]]:
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_the_page_links_the_prefilled_template_for_today(client):
+    html = client.get("/reports/import").get_data(as_text=True)
+    assert f'href="/reports/import/prefilled.csv?date={today().isoformat()}"' in html
+    assert "Template with your hospitals for" in page_text(client.get("/reports/import"))
+
+
+def test_the_prefilled_template_has_each_active_hospital_with_its_last_capacity(app, client):
+    make_hospital(
+        app,
+        code="NRH-001",
+        reports=(
+            {"report_date": day(5), "beds_total": 180},
+            {"report_date": day(2), "beds_total": 210, "icu_beds_total": 22},
+        ),
+    )
+    make_hospital(app, code="ABC-003", name="Abbey Clinic", reports=())
+    make_hospital(app, code="ZZZ-009", name="Closed Hospital", is_active=False)
+    response = prefilled(client, f"?date={day(1).isoformat()}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert f"reports-import-{day(1).isoformat()}.csv" in response.headers["Content-Disposition"]
+    empty_day = [""] * 6
+    assert csv_rows(response) == [
+        HEADER,
+        # Sorted by code; no reports yet: nothing to start from.
+        ["ABC-003", day(1).isoformat(), "", "", "", "", "", "", "", "", "", ""],
+        # beds_total, beds_occupied, icu_beds_total, …: capacity of the newest report only.
+        ["NRH-001", day(1).isoformat(), "210", "", "22", "", "15", *empty_day[:4], ""],
+    ]
+
+
+def test_the_prefilled_template_is_for_today_by_default(app, client):
+    make_hospital(app)
+    rows = csv_rows(prefilled(client))
+    assert rows[1][:2] == ["NRH-001", today().isoformat()]
+
+
+def test_an_editors_template_holds_their_active_hospitals_only(app, login_as):
+    mine = make_hospital(app, reports=())
+    archived = make_hospital(app, code="OLD-001", name="Old Hospital", is_active=False)
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=())
+    editor = login_as("editor", hospitals=(mine, archived))
+    rows = csv_rows(prefilled(editor))
+    assert [row[0] for row in rows[1:]] == ["NRH-001"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?date=31/03/2026", "“31/03/2026” is not a date: write it as year-month-day"),
+        ("?date=2026-02-30", "“2026-02-30” is not a date"),
+        (f"?date={day(-1).isoformat()}", "The report date cannot be in the future"),
+        ("?date=1999-12-31", "The report date cannot be before 2000-01-01."),
+    ],
+)
+def test_a_wrong_day_for_the_prefilled_template_is_a_400_that_says_why(client, query, message):
+    response = prefilled(client, query)
+    assert response.status_code == 400
+    text = page_text(response)
+    assert message in text and "Nothing was downloaded" in text
+
+
+def test_the_prefilled_template_costs_the_same_queries_for_any_number_of_hospitals(app, login_as):
+    first = make_hospital(app, reports=({"report_date": day(1)}, {"report_date": day(2)}))
+    editor = login_as("editor", hospitals=(first,))
+    admin = login_as("admin")
+
+    def statements(client) -> int:
+        with count_queries(app) as sent:
+            assert prefilled(client).status_code == 200
+        return len(sent)
+
+    before = (statements(editor), statements(admin))
+    ids = [
+        make_hospital(app, code=f"HOS-{n:03}", name=f"Hospital {n}", reports=({},))
+        for n in range(10)
+    ]
+    with app.app_context():
+        from hospital_app.models import Account
+
+        account = db.session.scalar(select(Account).where(Account.role == "editor"))
+        account.hospitals += [db.session.get(Hospital, i) for i in ids]
+        db.session.commit()
+    assert len(csv_rows(prefilled(editor))) == 12
+    assert (statements(editor), statements(admin)) == before
+
+
+def test_a_code_a_spreadsheet_would_run_is_neutralised_and_imports_back(app, client, token):
+    make_hospital(app, code="-12-A", reports=())
+    rows = csv_rows(prefilled(client))
+    assert rows[1][0] == "'-12-A"  # as the export writes it: text, not a formula
+    rows[1][2:11] = ["100", "50", "10", "5", "8", "4", "3", "2", "0"]
+    response = upload(client, csv_bytes(rows[1:]), token)
+    assert response.status_code == 303, page_text(response)
+    assert reports(app) == [("-12-A", today(), 50, None)]
+
+
+def test_the_prefilled_template_filled_in_imports(app, client, token):
+    make_hospital(app, reports=({"report_date": day(3)},))
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=())
+    rows = csv_rows(prefilled(client, f"?date={day(1).isoformat()}"))
+    figures = dict(beds_occupied="140", icu_beds_occupied="10", ventilators_in_use="5")
+    figures.update(admissions="20", discharges="18", deaths="0")
+    for row in rows[1:]:
+        for name, value in figures.items():
+            row[HEADER.index(name)] = value
+    rows[2][HEADER.index("beds_total")] = "300"  # SGH-002 had no report to start from
+    rows[2][HEADER.index("icu_beds_total")] = "30"
+    rows[2][HEADER.index("ventilators_total")] = "12"
+    response = upload(client, csv_bytes(rows[1:], bom=True), token)
+    assert response.status_code == 303, page_text(response)
+    assert reports(app) == [
+        ("NRH-001", day(3), 150, None),
+        ("NRH-001", day(1), 140, None),
+        ("SGH-002", day(1), 140, None),
+    ]
+
+
+def test_the_prefilled_template_not_filled_in_says_which_lines(app, client, token):
+    make_hospital(app, reports=({"report_date": day(3)},))
+    make_hospital(app, code="SGH-002", name="Southgate General", reports=())
+    data = prefilled(client).get_data()
+    text = problems(upload(client, data, token))
+    assert "2 problems to correct" in text
+    day_figures = "“beds_occupied”, “icu_beds_occupied”, “ventilators_in_use”, “admissions”"
+    assert (
+        f"2 whole line Line 2 is not filled in: {day_figures}, “discharges” and “deaths” are "
+        "empty. Enter the day's figures (0 when there are none), or delete the line if that "
+        "hospital has nothing to report for the day."
+    ) in text
+    assert "3 whole line Line 3 is not filled in: “beds_total”, “beds_occupied”" in text
+    assert "Enter a number" not in text
+    assert count(app, Report) == 1
+
+
+def test_a_partly_filled_line_names_each_empty_cell(app, client, token):
+    make_hospital(app, reports=())
+    row = cells(report_date=day(1))
+    row[HEADER.index("deaths")] = ""
+    text = problems(upload(client, csv_bytes([row]), token))
+    assert "2 deaths Enter a number, 0 if there are none." in text
+    assert "not filled in" not in text
+
+
 # --- The command -----------------------------------------------------------------------------
 
 
@@ -592,13 +984,32 @@ def test_command_imports(app, runner, tmp_path):
     assert {e.action for e in entries} == {"create", "update"}
 
 
+def test_command_reads_a_semicolon_file(app, runner, tmp_path):
+    make_hospital(app, reports=())
+    path = write(tmp_path, semicolon_bytes([cells(report_date=day(1))]))
+    result = runner.invoke(args=["import-reports", path])
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 row: 1 new, 0 updated, 0 unchanged (read as semicolon-separated)." in (
+        result.output
+    )
+    assert count(app, Report) == 1
+
+
+def test_command_says_how_to_save_a_file_that_is_not_csv(app, runner, tmp_path):
+    path = write(tmp_path, "\t".join(HEADER).encode())
+    result = runner.invoke(args=["import-reports", path])
+    assert result.exit_code == 1
+    assert "save it as “CSV (comma delimited)”" in result.output
+    assert count(app, Report) == 0
+
+
 def test_command_keeps_its_old_name(app, runner, tmp_path):
     """Scripts written when it was called import-stats keep working."""
     make_hospital(app, reports=())
     path = write(tmp_path, csv_bytes([cells(report_date=day(2))]))
     result = runner.invoke(args=["import-stats", path])
     assert result.exit_code == 0, result.output
-    assert "Imported 1 rows: 1 new" in result.output
+    assert "Imported 1 row: 1 new" in result.output
     assert count(app, Report) == 1
 
 
@@ -694,7 +1105,9 @@ def test_unusual_figures_are_warnings_shown_by_the_dry_run(app, client, token):
     assert response.status_code == 200
     text = page_text(response)
     assert "1 row with unusual figures" in text
-    assert f"2 {expected[0]}" in text  # line 2 of the file, the form's own message
+    # Line 2 of the file, its hospital and date, and the form's own message.
+    where = f"2 NRH-001 Northside Regional Hospital {day(2).isoformat()}"
+    assert f"{where} {expected[0]}" in text
     assert "importing it would give 2 new" in text
     assert count(app, Report) == 10
 
@@ -730,7 +1143,10 @@ def test_the_command_lists_unusual_figures(app, runner, tmp_path):
     path = write(tmp_path, csv_bytes([cells(report_date=day(2), admissions=85)]))
     result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 0, result.output
-    assert "line 2: unusual: Admissions (85) is far from" in result.output
+    assert (
+        f"line 2, NRH-001 (Northside Regional Hospital) on {day(2).isoformat()}: unusual: "
+        "Admissions (85) is far from"
+    ) in result.output
     assert "1 of them with unusual figures, marked for follow-up." in result.output
     assert count(app, Report, Report.outlier_confirmed.is_(True)) == 1
 
@@ -808,9 +1224,10 @@ def test_rows_of_one_file_are_each_others_history_however_it_is_batched(
 
     checked = upload(client, data, token, dry_run=True)
     assert "1 row with unusual figures" in page_text(checked)
-    assert "12 Occupied beds (60) is far from this hospital's last 10 reports" in (
-        page_text(checked)
-    )
+    assert (
+        f"12 NRH-001 Northside Regional Hospital {day(2).isoformat()} Occupied beds (60) is "
+        "far from this hospital's last 10 reports"
+    ) in page_text(checked)
     assert count(app, Report) == 0  # the dry run's writes were rolled back
     assert len(audit(app)) == 0
 

@@ -89,6 +89,7 @@ MATRIX = [
     ("GET",   "/reports/import",            LOGIN, READ_ONLY, 200,     200,      200,  NA),
     ("POST",  "/reports/import",            LOGIN, READ_ONLY, 422,     422,      422,  NA),
     ("GET",   "/reports/import/template.csv", LOGIN, READ_ONLY, 200,   200,      200,  NA),
+    ("GET",   "/reports/import/prefilled.csv", LOGIN, READ_ONLY, 200,  200,      200,  NA),
     ("GET",   "/dashboard/missing",       LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/dashboard/pressure",      LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/dashboard/outliers",      LOGIN, 200,       200,     200,      200,  NA),

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from typing import BinaryIO
 
 from sqlalchemy import select, tuple_
@@ -55,6 +58,13 @@ CLASH_MESSAGE = (
 )
 CLASH_ERRORS = (IntegrityError, StaleDataError)
 SAVE_AS_UTF8 = "Save the file as “CSV UTF-8” in your spreadsheet program and import it again."
+SAVE_AS_CSV = (
+    "In your spreadsheet program, save it as “CSV (comma delimited)” (or “CSV UTF-8”) and "
+    "import it again."
+)
+# What separates the cells: a comma, or a semicolon where a spreadsheet program uses the comma
+# as its decimal mark (Excel in most of Europe saves "CSV" so).
+DELIMITERS = {",": "comma", ";": "semicolon"}
 
 
 @dataclass(frozen=True)
@@ -64,9 +74,21 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """An unusual figure of a row: imported all the same, marked for follow-up."""
+
+    line: int
+    hospital_code: str
+    hospital_name: str
+    report_date: date
+    message: str
+
+
 @dataclass
 class ImportResult:
     dry_run: bool
+    delimiter: str = ","  # as the header line showed (DELIMITERS)
     rows: int = 0
     new: int = 0
     updated: int = 0
@@ -74,13 +96,22 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     # Unusual figures (outliers.py): imported all the same, marked for follow-up.
-    warnings: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
     warning_count: int = 0
     unusual_rows: int = 0
 
     @property
     def ok(self) -> bool:
         return self.error_count == 0
+
+    @property
+    def rows_text(self) -> str:
+        """The file's rows, for a sentence: 1 row, 2,000 rows."""
+        return f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITERS[self.delimiter]
 
     @property
     def more_errors(self) -> int:
@@ -96,12 +127,14 @@ class ImportResult:
     def more_warnings(self) -> int:
         return self.warning_count - len(self.warnings)
 
-    def add_warnings(self, line: int, messages: list[str]) -> None:
+    def add_warnings(
+        self, line: int, code: str, name: str, report_date: date, messages: list[str]
+    ) -> None:
         self.unusual_rows += 1
         for message in messages:
             self.warning_count += 1
             if len(self.warnings) < MAX_ERRORS:
-                self.warnings.append(RowError(line, "", message))
+                self.warnings.append(RowWarning(line, code, name, report_date, message))
 
 
 class FileProblem(Exception):
@@ -166,6 +199,7 @@ class _Known:
 
     id: int
     code: str
+    name: str
     refusal: str | None
 
 
@@ -182,15 +216,36 @@ class _Row:
         return self.hospital.id
 
 
-def _plural(names: list[str]) -> str:
-    return "s" if len(names) != 1 else ""
+def _plural(items: list) -> str:
+    return "s" if len(items) != 1 else ""
+
+
+def _listed(items: list[str]) -> str:
+    """a, a and b, a, b and c: items as a sentence lists them."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _quoted(names: list[str]) -> str:
+    """“a”, “a” and “b”, “a”, “b” and “c”: column names as a sentence quotes them."""
+    return _listed([f"“{name}”" for name in names])
+
+
+def _incomplete_message(line: int, empty: list[str]) -> str:
+    return (
+        f"Line {line:,} is not filled in: {_quoted(empty)} "
+        f"{'are' if len(empty) != 1 else 'is'} empty. Enter the day's figures (0 when there "
+        "are none), or delete the line if that hospital has nothing to report for the day."
+    )
 
 
 class _Importer:
-    def __init__(self, result: ImportResult, actor, columns: dict[str, int]):
+    def __init__(self, result: ImportResult, actor, columns: dict[str, int], delimiter: str = ","):
         self.result = result
         self.actor = actor  # who imports: the signed-in person, or policy.COMMAND_LINE
         self.columns = columns
+        self.delimiter = delimiter
         self.width = len(columns)
         self.has_notes = "notes" in columns
         self.hospitals: dict[str, _Known | None] = {}  # code → hospital (None: no such code)
@@ -208,7 +263,9 @@ class _Importer:
         for hospital in db.session.scalars(select(Hospital).where(Hospital.code.in_(wanted))):
             refusal = policy.refusal(self.actor, "report.write", hospital)
             reason = refusal.reason if refusal is not None else None
-            self.hospitals[hospital.code] = _Known(hospital.id, hospital.code, reason)
+            self.hospitals[hospital.code] = _Known(
+                hospital.id, hospital.code, hospital.name, reason
+            )
             wanted.discard(hospital.code)
         for code in wanted:
             self.hospitals[code] = None
@@ -220,7 +277,7 @@ class _Importer:
                 line,
                 "",
                 f"This line has {len(cells)} cells but the header has {self.width}. A value "
-                "holding a comma must be in double quotes.",
+                f"holding a {DELIMITERS[self.delimiter]} must be in double quotes.",
             )
             return None
 
@@ -249,15 +306,21 @@ class _Importer:
             errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
 
         counts: dict[str, int | None] = {}
+        unreadable = set()
         for name in rules.COUNT_FIELDS:
             try:
                 counts[name] = rules.parse_count(cell(name), name)
             except ValueError as error:
                 counts[name] = None
+                unreadable.add(name)
                 errors.append((name, str(error)))
-                continue
-            if counts[name] is None:
-                errors.append((name, rules.COUNT_REQUIRED_MESSAGE))
+        empty = [n for n in rules.COUNT_FIELDS if counts[n] is None and n not in unreadable]
+        if all(name in empty for name in rules.DAY_FIGURES):
+            # A line not filled in yet (the prefilled template's rows start so): one message
+            # for the line rather than one per empty cell.
+            errors.append(("", _incomplete_message(line, empty)))
+        else:
+            errors += [(name, rules.COUNT_REQUIRED_MESSAGE) for name in empty]
         for name, messages in rules.report_errors(counts).items():
             errors += [(name, m) for m in messages]
 
@@ -277,7 +340,7 @@ class _Importer:
                 )
 
         if errors:
-            order = {name: i for i, name in enumerate(COLUMNS)}
+            order = {name: i for i, name in enumerate(["", *COLUMNS])}
             for name, message in sorted(errors, key=lambda e: order[e[0]]):
                 self.result.add_error(line, name, message)
             return None
@@ -353,7 +416,9 @@ class _Importer:
         )
         for (row, _), report, found in zip(changing, written, warnings, strict=True):
             if found:
-                self.result.add_warnings(row.line, found)
+                self.result.add_warnings(
+                    row.line, row.hospital.code, row.hospital.name, row.report_date, found
+                )
             # Importing them is the confirmation the form asks for: they are listed on the
             # dashboard for follow-up, as the form's confirmed ones are. A mark set to what
             # it already was is no change: only the rows whose mark changes are written again.
@@ -375,29 +440,75 @@ class _Importer:
         return cells[index] if index < len(cells) else ""
 
 
+def _header_names(line: str, delimiter: str) -> list[str]:
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # an unclosed quote: not a header this delimiter reads
+        return []
+    return [cell.strip().lower() for cell in cells]
+
+
+def _delimiter(line: str) -> str | None:
+    """The delimiter the header line `line` is written with: the one that splits it into
+    more of our column names; None when neither splits it at all (tabs, a spreadsheet's own
+    format): that file is not CSV."""
+    split = {d: _header_names(line, d) for d in DELIMITERS}
+    known = {d: sum(name in COLUMNS for name in names) for d, names in split.items()}
+    if known[";"] > known[","]:
+        return ";"
+    if known[","] == 0 and all(len(names) < 2 for names in split.values()):
+        return None
+    return ","
+
+
+def _blank(line: str) -> bool:
+    """A blank line, or a spreadsheet's empty row (nothing but separators)."""
+    return not line.strip(" \t\r\n" + "".join(DELIMITERS))
+
+
+_SPELLING = re.compile(r"[\s\-.]+")
+
+
 def _read_header(cells: list[str], line: int, result: ImportResult) -> dict[str, int] | None:
     """{column: index}, or None when the header is wrong (its errors are recorded)."""
     names = [cell.strip().lower() for cell in cells]
     problems = []
-    if "" in names:
-        problems.append(f"Column {names.index('') + 1} of the header has no name.")
+    unnamed = [i + 1 for i, n in enumerate(names) if not n]
+    if unnamed:
+        numbers = _listed([str(i) for i in unnamed])
+        problems.append(
+            f"Column {numbers} of the header has no name."
+            if len(unnamed) == 1
+            else f"Columns {numbers} of the header have no name."
+        )
     doubled = sorted({n for n in names if n and names.count(n) > 1})
     if doubled:
-        problems.append(f"The header names {', '.join(doubled)} more than once.")
+        problems.append(
+            f"The column{_plural(doubled)} {_quoted(doubled)} "
+            f"{'appears' if len(doubled) == 1 else 'each appear'} more than once in the header."
+        )
     missing = [c for c in COLUMNS if c not in names and c not in OPTIONAL_COLUMNS]
     if missing:
-        problems.append(f"The header lacks the column{_plural(missing)} {', '.join(missing)}.")
-    unknown = [rules.clip(n) for n in dict.fromkeys(names) if n and n not in COLUMNS]
+        problems.append(f"The header lacks the column{_plural(missing)} {_quoted(missing)}.")
+    unknown = [n for n in dict.fromkeys(names) if n and n not in COLUMNS]
     if unknown:
+        what = "a column" if len(unknown) == 1 else f"{len(unknown)} columns"
         problems.append(
-            f"The header has column{_plural(unknown)} this import does not know: "
-            f"{', '.join(unknown)}."
+            f"The header has {what} this import does not know: "
+            f"{_quoted([rules.clip(n) for n in unknown])}."
         )
+        # "hospital code" for hospital_code: say how to write it.
+        for name in unknown:
+            meant = _SPELLING.sub("_", name)
+            if meant != name and meant in COLUMNS:
+                problems.append(f"Write “{rules.clip(name)}” as “{meant}”.")
     if problems:
+        problems[-1] += (
+            f" The first line must name these columns, in any order: {HEADER_LINE} "
+            "(notes may be left out)."
+        )
         for problem in problems:
-            result.add_error(
-                line, "", f"{problem} The first line must be: {HEADER_LINE} (notes is optional)."
-            )
+            result.add_error(line, "", problem)
         return None
     return {name: i for i, name in enumerate(names)}
 
@@ -405,23 +516,37 @@ def _read_header(cells: list[str], line: int, result: ImportResult) -> dict[str,
 def import_reports(stream: BinaryIO, actor, dry_run: bool = False) -> ImportResult:
     """Check and import the CSV file `stream` (binary, read line by line) for `actor` (the
     signed-in person, or policy.COMMAND_LINE). New rows and changed ones are written
-    (flushed, not committed) unless `dry_run` or a row is bad."""
+    (flushed, not committed) unless `dry_run` or a row is bad. The cells are separated by
+    commas or by semicolons, as the header line shows (`result.delimiter`)."""
     result = ImportResult(dry_run=dry_run)
     lines = _Lines(stream)
-    reader = csv.reader(lines)
+    source = iter(lines)
     try:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)  # blank lines before the header
-        if header is None:
+        first = next(source, None)
+        while first is not None and _blank(first):
+            first = next(source, None)  # blank lines before the header
+        if first is None:
             result.add_error(
                 1, "", f"The file is empty. Its first line must be the header: {HEADER_LINE}"
             )
             return result
+        delimiter = _delimiter(first)
+        if delimiter is None:
+            n = lines.number
+            result.add_error(
+                n,
+                "",
+                f"Line {n:,}, the header, has neither commas nor semicolons between its "
+                f"columns, so this file cannot be read as CSV. {SAVE_AS_CSV}",
+            )
+            return result
+        result.delimiter = delimiter
+        reader = csv.reader(chain([first], source), delimiter=delimiter)
+        header = next(reader)
         columns = _read_header(header, lines.number, result)
         if columns is None:
             return result
-        importer = _Importer(result, actor, columns)
+        importer = _Importer(result, actor, columns, delimiter)
         records: list[tuple[int, list[str]]] = []
         while True:
             line = lines.number + 1  # where the next record starts
@@ -450,6 +575,12 @@ def import_reports(stream: BinaryIO, actor, dry_run: bool = False) -> ImportResu
     return result
 
 
-def template_csv() -> str:
-    """The header line alone, for people to fill in (UTF-8 with a BOM, as the exports)."""
-    return "\ufeff" + HEADER_LINE + "\r\n"
+def template_csv(rows: Iterable[Sequence] = ()) -> str:
+    """The header line, and `rows` (cells in COLUMNS' order, already neutralised), for people
+    to fill in: UTF-8 with a BOM and CRLF line ends, as the exports."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -8,6 +8,7 @@ string, so it holds exactly the rows of every page of that list.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 
@@ -47,7 +48,7 @@ from ..web import (
     see_other,
 )
 from . import queries
-from .forms import ImportForm, ReportFilters
+from .forms import CheckedFileForm, ImportForm, ReportFilters
 from .importer import (
     CLASH_ERRORS,
     CLASH_MESSAGE,
@@ -322,11 +323,49 @@ def _counts(result: ImportResult) -> str:
     )
 
 
+def _read_as(result: ImportResult) -> str:
+    """Said when the file was not the usual comma-separated kind, so nobody is surprised."""
+    return f" from a {result.delimiter_name}-separated file" if result.delimiter != "," else ""
+
+
 def _unusual(result: ImportResult) -> str:
     rows = f"{result.unusual_rows:,} row{'s' if result.unusual_rows != 1 else ''}"
     return (
         f"{rows} had figures far from their hospital's recent history: they were imported "
         "and marked “Confirmed unusual” for follow-up on the dashboard."
+    )
+
+
+# A checked file is sent back in the page (base64, a third larger) by the "Import these
+# reports" button; beyond this the page would be slow to load and to send, and the person
+# chooses the file again instead.
+CARRY_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _carry(stream, filename: str, result: ImportResult) -> CheckedFileForm | None:
+    """The button that imports the file just checked, or None when the file is too large to
+    travel in the page (under the import's own limit too, once encoded)."""
+    room = (current_app.config["IMPORT_MAX_BYTES"] - 64 * 1024) * 3 // 4
+    limit = max(0, min(CARRY_MAX_BYTES, room))
+    stream.seek(0)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        return None
+    carry = CheckedFileForm(formdata=None)
+    carry.fill(data, filename, (result.new, result.updated, result.unchanged))
+    return carry
+
+
+def _changed_since_check(checked: tuple[int, ...] | None, result: ImportResult) -> str | None:
+    """Said when the data moved between the check and the import (someone saved a report of
+    the file's hospitals and dates meanwhile): the counts then differ from the check's."""
+    now = (result.new, result.updated, result.unchanged)
+    if checked is None or checked == now:
+        return None
+    new, updated, unchanged = checked
+    return (
+        "Reports of this file's hospitals and dates changed between the check and the import: "
+        f"the check counted {new:,} new, {updated:,} updated and {unchanged:,} unchanged."
     )
 
 
@@ -337,20 +376,45 @@ def import_file():
     if request.method == "POST":
         # Set before anything reads the body: the app's MAX_CONTENT_LENGTH is for forms, and
         # the global CSRF check would parse the body under it (hence the exemption above).
-        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+        limit = current_app.config["IMPORT_MAX_BYTES"]
+        request.max_content_length = limit
+        # A checked file comes back in a form field (CheckedFileForm), not as a file.
+        request.max_form_memory_size = limit
         csrf.protect()
     form = ImportForm()
-    result = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            result = import_reports(
-                form.file.data.stream, actor=current_user, dry_run=form.dry_run.data
+    checked = CheckedFileForm()
+    upload = None  # (stream, file name, dry run, the check's counts)
+    if checked.sent():
+        if checked.validate():
+            upload = (
+                io.BytesIO(checked.data_bytes),
+                checked.filename.data or "",
+                False,
+                checked.checked_counts(),
             )
+        else:
+            form.form_errors.extend(checked.form_errors)
+    elif form.validate_on_submit():
+        # The name is only shown (it may be anything the browser sent): kept short.
+        name = rules.clip(form.file.data.filename or "", 100)
+        upload = (form.file.data.stream, name, form.dry_run.data, None)
+    result = None
+    carry = None
+    status = 422 if request.method == "POST" else 200
+    if upload is not None:
+        stream, filename, dry_run, checked_counts = upload
+        try:
+            result = import_reports(stream, actor=current_user, dry_run=dry_run)
             if result.ok and not result.dry_run:
                 # The one commit of an import: every row, or (above) none.
                 db.session.commit()
-                flash(f"Imported {result.rows:,} rows: {_counts(result)}.", "success")
+                what = f"{result.rows_text}{_read_as(result)}"
+                if checked_counts is not None:
+                    named = f"“{filename}”, " if filename else ""
+                    what = f"{result.rows_text} of {named}the file you checked"
+                flash(f"Imported {what}: {_counts(result)}.", "success")
+                if changed := _changed_since_check(checked_counts, result):
+                    flash(changed, "info")
                 if result.unusual_rows:
                     flash(_unusual(result), "info")
                 return see_other(".import_file")
@@ -364,24 +428,74 @@ def import_file():
             status = 200 if result.ok else 422
             if result.ok:
                 form.dry_run.data = False  # checked: the next press imports it
-    elif form.is_submitted():
-        status = 422
+                carry = _carry(stream, filename, result)
     return render_template(
         "reports/import.html",
         form=form,
         result=result,
+        carry=carry,
         counts=_counts(result) if result is not None else "",
         header_line=HEADER_LINE,
         limit=_limit_mb(),
     ), status
 
 
+def _template_response(text: str, filename: str) -> Response:
+    response = Response(text, mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
 @bp.get("/reports/import/template.csv")
 def import_template():
     policy.require("report.import")
-    response = Response(template_csv(), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename="reports-import.csv")
-    return response
+    return _template_response(template_csv(), "reports-import.csv")
+
+
+def _template_day():
+    """The day of ?date= (today without one), or the 400 page that says what is wrong."""
+    try:
+        day = rules.parse_report_date(request.args.get("date"))
+    except ValueError as error:
+        problem = str(error)
+    else:
+        if day is None:
+            return rules.today(), None
+        problems = rules.report_date_errors(day)
+        if not problems:
+            return day, None
+        problem = " ".join(problems)
+    page = render_template(
+        "errors/error.html",
+        code=400,
+        title="Wrong date",
+        message=f"{problem} Nothing was downloaded: go back and choose another day.",
+    )
+    return None, make_response(page, 400)
+
+
+@bp.get("/reports/import/prefilled.csv")
+def import_template_prefilled():
+    """The template with one row per hospital the person may report for, on the day asked
+    for, the capacity of its newest report filled in: the clerk types the day's figures."""
+    policy.require("report.import")
+    day, problem = _template_day()
+    if problem is not None:
+        return problem
+    rows = []
+    for hospital, *capacity in queries.template_hospitals():
+        if policy.refusal(current_user, "report.write", hospital) is not None:
+            continue  # not theirs: an editor's template holds their hospitals only
+        figures = dict(zip(rules.CAPACITY_FIELDS, capacity, strict=True))
+        rows.append(
+            [
+                neutralise(hospital.code),
+                day.isoformat(),
+                *("" if figures.get(n) is None else figures[n] for n in rules.COUNT_FIELDS),
+                "",
+            ]
+        )
+    return _template_response(template_csv(rows), f"reports-import-{day.isoformat()}.csv")
 
 
 @bp.errorhandler(RequestEntityTooLarge)
