@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
@@ -43,6 +44,10 @@ class EntryArgs(Form):
 # token (checked for every POST by CSRFProtect) and one day, the page's ?date=.
 
 _ROW_NAME = re.compile(r"^h([1-9][0-9]{0,17})-")
+
+
+class GridForm(FlaskForm):
+    """The grid page's one CSRF token; its rows are report forms without one of their own."""
 
 
 def row_prefix(hospital_id: int) -> str:

@@ -20,7 +20,7 @@ from ..saving import Outcome, save_all
 from ..templating import day as shown_day
 from ..web import see_other
 from . import queries
-from .forms import EntryArgs, grid_row, posted_hospital_ids, row_is_empty
+from .forms import EntryArgs, GridForm, grid_row, posted_hospital_ids, row_is_empty
 
 bp = Blueprint("entry", __name__)
 
@@ -94,7 +94,12 @@ class GridRow:
 
 def _grid_page(args: EntryArgs, rows: list[GridRow] | None, problem: str | None = None):
     return render_template(
-        "entry/grid.html", args=args, rows=rows, columns=GRID_COLUMNS, problem=problem
+        "entry/grid.html",
+        args=args,
+        rows=rows,
+        columns=GRID_COLUMNS,
+        problem=problem,
+        form=GridForm(),
     )
 
 
