@@ -158,7 +158,9 @@ class ReportForm(OrderedForm):
 
     def apply_report(self, report: Report) -> None:
         for field in self.report_fields():
-            setattr(report, field.name, field.data)
+            # short_name: a form with a prefix (a row of the entry grid) names its inputs
+            # h12-beds_total, but the column is still beds_total.
+            setattr(report, field.short_name, field.data)
         # Called after validate(): warnings left now were confirmed. Figures that are usual
         # (again) clear the mark.
         report.outlier_confirmed = bool(self.outlier_warnings)

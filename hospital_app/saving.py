@@ -21,12 +21,16 @@ Both run the same sequence and say how it ended (Outcome):
 On CONFLICT, form.conflict says who changed the record and how it differs from the form, and
 the form now carries the stored version, so saving again applies the person's values
 knowingly.
+
+save_all() saves several new records of several forms (the data-entry grid) with the same
+sequence, all of them or none: every form is validated, then every record is applied, then
+one commit.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +78,30 @@ def toggle(
     if already:
         return Outcome.UNCHANGED
     return _apply_and_commit(form, record, apply, [])
+
+
+def save_all(items: Sequence[tuple[object, object, Callable[[], None]]]) -> Outcome:
+    """Save several submitted forms that each create a record, in one transaction: `items`
+    are (form, new record, apply) as for save(). Every form is validated, so each shows its
+    own errors; one invalid form saves none (INVALID). A unique constraint at the commit
+    (someone saved one of these records meanwhile) rolls everything back and validates
+    every form again, so the form it concerns names the clash; if none does, the error goes
+    on to the 500 handler, as does any other database error."""
+    if any(inspect(record).persistent for _form, record, _apply in items):
+        raise ValueError("save_all() creates records; an edit goes through save()")
+    # A list, not a generator: every form is validated, not only those up to the first error.
+    if not all([form.validate_on_submit() for form, _record, _apply in items]):
+        return Outcome.INVALID
+    for _form, _record, apply in items:
+        apply()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if all([form.validate() for form, _record, _apply in items]):
+            raise
+        return Outcome.INVALID
+    return Outcome.SAVED
 
 
 def _apply_and_commit(form, record, apply, compare: list[Compared]) -> Outcome:

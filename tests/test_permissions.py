@@ -69,6 +69,8 @@ MATRIX = [
     ("GET",   "/",                        LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/hospitals",               LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/entry",                   LOGIN, READ_ONLY, 200,     200,      200,  NA),
+    ("GET",   "/entry/grid",              LOGIN, READ_ONLY, 200,     200,      200,  NA),
+    ("POST",  "/entry/grid",              LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
     ("GET",   "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   200,  NA),
     ("POST",  "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   303,  NA),
     ("GET",   "/hospitals/{h}",           LOGIN, 200,       200,     200,      200,  NA),
@@ -252,6 +254,12 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
     if route == "/hospitals/{h}/reports/new":
         day = yesterday() - timedelta(days=1)
         return {**form_data(report_values(report_date=day, admissions=7)), "csrf_token": token}
+    if route == "/entry/grid":
+        # A row typed for {h} for today, which it has no report of (posted by hand by
+        # those whose grid does not show it).
+        h = world.ids[role]["h"]
+        row = {f"h{h}-{k}": v for k, v in form_data(report_values(admissions=7)).items()}
+        return {"csrf_token": token, **row}
     if route == "/reports/{r}/edit" and role == "archived":
         # Nobody may open it (the hospital is archived): what the form would have sent.
         day = yesterday().isoformat()

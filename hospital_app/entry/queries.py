@@ -8,7 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, case, exists, select
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Account, AuditEntry, Hospital, Report, hospital_editors
@@ -120,3 +121,40 @@ def to_do_by_editor(day: date) -> dict[int, list[Hospital]]:
     for account_id, hospital in db.session.execute(stmt):
         result[account_id].append(hospital)
     return dict(result)
+
+
+def grid_rows(
+    account, day: date, region: str | None = None
+) -> list[tuple[Hospital, Report | None]]:
+    """The grid's rows: the hospitals still to do on `day`, in the entry page's order, each
+    with its newest report (whatever its date; a new report starts with its capacity), or
+    None. One query, whatever the number of hospitals."""
+    newest_date = (
+        select(func.max(Report.report_date))
+        .where(Report.hospital_id == Hospital.id)
+        .scalar_subquery()
+    )
+    newest = aliased(Report)
+    stmt = (
+        reportable(account, region)
+        .where(~exists().where(_report_of_day(day)))
+        .add_columns(newest)
+        .outerjoin(
+            newest, (newest.hospital_id == Hospital.id) & (newest.report_date == newest_date)
+        )
+        .order_by(Hospital.name, Hospital.id)
+    )
+    return [(hospital, report) for hospital, report in db.session.execute(stmt)]
+
+
+def hospitals_for_update(ids) -> list[Hospital]:
+    """The hospitals of a submitted grid, by name, each row locked FOR SHARE until the
+    commit: an archive saved at the same moment waits for these reports, or is seen here
+    (PostgreSQL, MariaDB; SQLite has one writer). One query."""
+    stmt = (
+        select(Hospital)
+        .where(Hospital.id.in_(list(ids)))
+        .order_by(Hospital.name, Hospital.id)
+        .with_for_update(read=True)
+    )
+    return list(db.session.scalars(stmt))

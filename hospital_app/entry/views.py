@@ -5,15 +5,22 @@ its "Save and next hospital" goes on to the next one still to do (reports/views.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 
 from .. import policy, rules
+from ..extensions import db
 from ..hospitals.queries import regions_in_use
+from ..models import Hospital, Report
+from ..report_entry import ReportForm
+from ..saving import Outcome, save_all
+from ..templating import day as shown_day
+from ..web import see_other
 from . import queries
-from .forms import EntryArgs
+from .forms import EntryArgs, GridForm, grid_row, posted_hospital_ids, row_is_empty
 
 bp = Blueprint("entry", __name__)
 
@@ -40,3 +47,119 @@ def index():
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < rules.today() else None,
     ), (200 if valid else 400)
+
+
+# --- Several hospitals on one screen -----------------------------------------------------------
+
+
+EMPTY_GRID = "Nothing was saved: type the day's figures of at least one hospital."
+# The grid's columns: the day's figures, then the capacity each row starts with. Notes are
+# left to each report's own form, which keeps the table narrow enough for one screen.
+GRID_COLUMNS = (*rules.DAY_FIGURES, *rules.CAPACITY_FIELDS)
+
+
+@dataclass
+class GridRow:
+    hospital: Hospital
+    form: ReportForm
+    empty: bool = True
+
+    def cells(self) -> list:
+        return [self.form[name] for name in GRID_COLUMNS]
+
+    def wrong_cells(self) -> list:
+        return [f for f in self.cells() if f.errors]
+
+    def date_errors(self) -> list[str]:
+        """The date is the page's, not a cell: its one possible error is a clash with a
+        report entered meanwhile, said beside the row."""
+        return self.form.report_date.errors
+
+    def to_confirm(self) -> bool:
+        return bool(self.form.confirm_outlier.errors)
+
+    @property
+    def has_problem(self) -> bool:
+        return bool(self.wrong_cells() or self.date_errors() or self.to_confirm())
+
+    def first_problem(self):
+        """Where the summary's link and the cursor go: the first wrong cell; else the box
+        confirming unusual figures; else (a clash) the row's first cell."""
+        wrong = self.wrong_cells()
+        if wrong:
+            return wrong[0]
+        return self.form.confirm_outlier if self.to_confirm() else self.cells()[0]
+
+
+def _grid_page(args: EntryArgs, rows: list[GridRow] | None, problem: str | None = None):
+    return render_template(
+        "entry/grid.html",
+        args=args,
+        rows=rows,
+        columns=GRID_COLUMNS,
+        problem=problem,
+        form=GridForm(),
+    )
+
+
+@bp.route("/entry/grid", methods=["GET", "POST"])
+def grid():
+    """The hospitals still to do on a day, one row each, saved with one submit: every filled
+    row, or none. A row is the report form itself; rows left empty are not saved."""
+    policy.require("report.enter")
+    args = entry_args()
+    if not args.validate():
+        return _grid_page(args, None), 400
+    day = args.day
+    if request.method == "GET":
+        rows = [
+            GridRow(hospital, grid_row(None, hospital.id, day, previous))
+            for hospital, previous in queries.grid_rows(current_user, day, args.region.data)
+        ]
+        return _grid_page(args, rows)
+
+    rows = _submitted_rows(day)
+    filled = [row for row in rows if not row.empty]
+    if not filled:
+        return _grid_page(args, rows, EMPTY_GRID), 422
+    items = []
+    for row in filled:
+        report = Report(hospital_id=row.hospital.id)
+        items.append((row.form, report, _adding(row.form, report)))
+    if save_all(items) is Outcome.SAVED:
+        saved = len(items)
+        flash(f"{saved} report{'s' if saved != 1 else ''} saved for {shown_day(day)}.", "success")
+        return see_other("entry.index", **args.query())
+    return _grid_page(args, rows), 422
+
+
+def _submitted_rows(day) -> list[GridRow]:
+    """The rows of a submitted grid, with what was typed. The hospitals are those its field
+    names give (a page opened earlier may hold one entered since: its row then gets the
+    form's own clash message), each asked of the policy: a filled row for a hospital the
+    person may not write stops the whole submit, with the reason; an empty one is dropped."""
+    ids = posted_hospital_ids(request.form)
+    hospitals = queries.hospitals_for_update(ids) if ids else []
+    if len(hospitals) != len(ids):
+        # A row of no hospital: not a page this app drew (or one deleted since, by hand).
+        abort(
+            400, description="This grid names a hospital that does not exist. Open the grid again."
+        )
+    rows = []
+    for hospital in hospitals:
+        empty = row_is_empty(request.form, hospital.id)
+        refusal = policy.refusal(current_user, "report.write", hospital)
+        if refusal is not None:
+            if empty:
+                continue
+            abort(refusal.status, description=refusal.reason)
+        rows.append(GridRow(hospital, grid_row(request.form, hospital.id, day), empty))
+    return rows
+
+
+def _adding(form: ReportForm, report: Report):
+    def apply():
+        form.apply_report(report)
+        db.session.add(report)
+
+    return apply

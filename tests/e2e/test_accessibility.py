@@ -128,6 +128,14 @@ def bad_account(page, seeded: Seeded) -> None:
     expect(page.locator(".field-error").first).to_be_visible()
 
 
+def bad_grid(page, seeded: Seeded) -> None:
+    """The data-entry grid with a row wrong: more occupied beds than beds."""
+    page.fill(f"[name=h{seeded.hospital}-beds_occupied]", "9999")
+    with page.expect_navigation():
+        page.locator("form.grid-form button[type=submit]").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
 def edit_a_hospital(page, seeded: Seeded) -> None:
     """An entry in the audit trail made through the form, so /audit has rows to show."""
     page.goto(f"/hospitals/{seeded.hospital}/edit")
@@ -177,6 +185,9 @@ PAGES = [
     Page("audit", "/audit", before=edit_a_hospital),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
     Page("not-found", "/hospitals/999999", status=404),
+    # Several hospitals on one screen (issue 11): blank, and with a wrong row.
+    Page("entry-grid", "/entry/grid"),
+    Page("entry-grid-errors", "/entry/grid", then=bad_grid),
     # A narrow screen rearranges the header and the lists: white text spilling off the green
     # header, for one, is a contrast failure only there.
     Page("phone-dashboard", "/", phone=True),
@@ -184,6 +195,8 @@ PAGES = [
     Page("phone-entry", "/entry", phone=True),
     Page("phone-hospital-detail", "/hospitals/{hospital}", phone=True),
     Page("phone-report-edit-errors", "/reports/{report}/edit", then=bad_report, phone=True),
+    Page("phone-entry-grid", "/entry/grid", phone=True),
+    Page("phone-entry-grid-errors", "/entry/grid", then=bad_grid, phone=True),
 ]
 
 
