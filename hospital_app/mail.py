@@ -108,6 +108,10 @@ class Connection:
             raise RecipientRefused(_reply(code, reply)) from None
         except smtplib.SMTPDataError as error:
             raise RecipientRefused(_reply(error.smtp_code, error.smtp_error)) from None
+        except smtplib.SMTPNotSupportedError as error:
+            # This message needs what the server lacks (an address beyond ASCII without
+            # SMTPUTF8): the others may still go.
+            raise RecipientRefused(str(error)) from None
         except smtplib.SMTPSenderRefused as error:
             raise MailError(
                 f"The mail server {self.server} refused the sender {error.sender}: "
