@@ -18,6 +18,7 @@ from .database import init_engine
 from .entry.views import bp as entry_bp
 from .extensions import csrf, db, login_manager, migrate
 from .hospitals.views import bp as hospitals_bp
+from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     reports_bp,
     accounts_bp,
     audit_bp,
+    reminders_bp,
     system.bp,
     legacy.bp,
 )

@@ -1,5 +1,7 @@
 """Command-line tasks: `flask --app wsgi seed-demo …`, `create-user …`, `create-dev-admin`,
-`import-reports FILE`. Each command commits its own work, once it is complete."""
+`import-reports FILE`, `send-reminders`. Each command commits its own work, once it is
+complete; send-reminders commits twice per editor (the claim, then the outcome), as
+reminders/sending.py explains."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 import random
 import secrets
 import sys
+from contextlib import ExitStack
 from datetime import date, timedelta
 
 import click
@@ -14,11 +17,13 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import policy, rules
+from . import mail, policy, rules
 from .accounts.checks import check_account, unique_codes
 from .auth.passwords import hash_password
+from .entry.queries import to_do_by_editor
 from .extensions import db
 from .models import Account, Hospital, Report, utcnow
+from .reminders import sending
 from .reports.importer import CLASH_ERRORS, CLASH_MESSAGE, import_reports
 
 DEMO_PREFIX = "DEMO-"
@@ -273,6 +278,89 @@ def import_file(path: str, dry_run: bool) -> None:
     click.echo(f"Imported {result.rows_text}: {counts}.{unusual}")
 
 
+class SettingsMissing(click.ClickException):
+    """A setting the command needs is missing or wrong: exit 2, like a usage error."""
+
+    exit_code = 2
+
+
+def reminder_day(text: str | None) -> date:
+    """--date, checked as the report form checks a date; today when not given."""
+    try:
+        day = rules.parse_report_date(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--date'") from None
+    if day is None:
+        return rules.today()
+    for message in rules.report_date_errors(day):
+        raise click.BadParameter(message, param_hint="'--date'")
+    return day
+
+
+def send_reminders(day: date, resend_in_doubt: bool) -> sending.Run:
+    """Send the reminders of `day` that are not sent yet; what happened. The mail settings
+    are checked before anything is claimed. Commits once to claim each editor's reminder,
+    before the mail server is asked, and once to record how it went (reminders/sending.py:
+    why, and what each state means). A database error is not caught: the reminder being
+    sent then stays 'sending', in doubt, as the design says."""
+    try:
+        settings = sending.settings(current_app)
+    except mail.MailConfigError as error:
+        raise SettingsMissing(str(error)) from None
+    planned = sending.plan(to_do_by_editor(day))
+    found = sending.existing(day)
+    db.session.commit()  # ends the reading transaction: each claim sees the rows as they are
+    takeover = {"failed", "sending"} if resend_in_doubt else {"failed"}
+    run = sending.Run(day)
+    with ExitStack() as stack:
+        connection: mail.Connection | None = None
+        down: str | None = None  # why the server cannot be used any more in this run
+        for reminder in planned:
+            earlier = found.get(reminder.account_id)
+            try:
+                claimed = sending.claim(reminder, day, earlier, takeover)
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                # Another run claimed it between our reading and our insert: it is theirs.
+                # Anything else that broke the insert is not ours to hide.
+                earlier = sending.existing(day).get(reminder.account_id)
+                if earlier is None:
+                    raise
+                claimed = None
+            if claimed is None:
+                if earlier.state == "sent":
+                    run.already += 1
+                else:  # 'sending': an earlier run never heard the server's answer
+                    run.in_doubt.append((reminder.email, earlier.attempted_at))
+                continue
+            if connection is None and down is None:
+                try:
+                    connection = stack.enter_context(mail.connect(settings.server))
+                except mail.MailError as error:
+                    down = str(error)
+            if down is not None:
+                sending.mark_failed(claimed, down)
+                run.failed.append((reminder.email, down))
+            else:
+                try:
+                    connection.send(sending.message(settings, reminder, day))
+                except mail.RecipientRefused as error:
+                    sending.mark_failed(claimed, str(error))
+                    run.failed.append((reminder.email, str(error)))
+                except mail.MailError as error:
+                    # The editors after this one are marked failed with the same reason,
+                    # without trying: the next run retries all of them.
+                    down = str(error)
+                    sending.mark_failed(claimed, down)
+                    run.failed.append((reminder.email, down))
+                else:
+                    sending.mark_sent(claimed)
+                    run.sent += 1
+            db.session.commit()
+    return run
+
+
 def _boxed(lines: list[str]) -> str:
     width = max(len(line) for line in lines)
     rule = "+" + "-" * (width + 2) + "+"
@@ -373,6 +461,29 @@ def init_app(app: Flask) -> None:
         except CLASH_ERRORS:
             db.session.rollback()
             raise click.ClickException(CLASH_MESSAGE) from None
+
+    @app.cli.command("send-reminders")
+    @click.option(
+        "--date",
+        "day",
+        metavar="YYYY-MM-DD",
+        help="The day whose reports are missing; default: today in TIMEZONE.",
+    )
+    @click.option(
+        "--resend-in-doubt",
+        is_flag=True,
+        help="Also send the reminders an earlier run left in doubt (it stopped before it "
+        "recorded whether the mail server took them). Only after checking the mail server's "
+        "log: an editor may get them twice.",
+    )
+    def send_reminders_command(day: str | None, resend_in_doubt: bool) -> None:
+        """Email every active editor the hospitals still to report for the day, once: a
+        second run sends only what failed before. Exits 1 when any reminder failed or is in
+        doubt, 2 when a setting (MAIL_URL, MAIL_FROM, BASE_URL) or --date is wrong."""
+        run = send_reminders(reminder_day(day), resend_in_doubt)
+        click.echo(run.summary())
+        if not run.ok:
+            raise SystemExit(1)
 
     # Its name before reports had one word everywhere: scripts that call it keep working.
     app.cli.add_command(import_reports_command, "import-stats")

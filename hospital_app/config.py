@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .mail import MailConfigError, parse_url
+
 
 class ConfigError(RuntimeError):
     """The environment asks for something unsafe or impossible; the app refuses to start."""
@@ -47,6 +49,28 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True, "pool_recycle": 1800}
 
 
+def _mail_settings(env: dict) -> dict:
+    """MAIL_URL, MAIL_FROM and BASE_URL, checked now when they are set: a typing slip is
+    then found when the app starts, not by the first reminder that should have gone out.
+    Only the reminders use them, so none is required here."""
+    url = env.get("MAIL_URL") or None
+    if url:
+        try:
+            parse_url(url)
+        except MailConfigError as error:
+            raise ConfigError(str(error)) from None
+    sender = env.get("MAIL_FROM") or None
+    if sender and "@" not in sender:
+        raise ConfigError(f"MAIL_FROM must be an email address, not {sender!r}.")
+    base_url = env.get("BASE_URL") or None
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"BASE_URL must be the app's address starting with https:// (or http://), "
+            f"not {base_url!r}."
+        )
+    return {"MAIL_URL": url, "MAIL_FROM": sender, "BASE_URL": base_url}
+
+
 def load(instance_path: str, overrides: dict | None = None, env: dict | None = None) -> dict:
     """Build the Flask config from the environment (`env`, default os.environ) and `overrides`."""
     env = dict(os.environ if env is None else env)
@@ -82,6 +106,8 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"TIMEZONE {timezone!r} is not a known time zone name.") from None
 
+    mail = _mail_settings(env)
+
     config = {
         "APP_ENV": app_env,
         # The hospitals' time zone decides what "today" is (None: the server's own).
@@ -106,6 +132,8 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
         # A sign-in lasts one shift; the browser forgets it after 12 hours.
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         "PASSWORD_HASH_METHOD": "scrypt",
+        # The email reminders (send-reminders); unset, the command says what to set.
+        **mail,
     }
     config.update(overrides)
     return config

@@ -264,3 +264,46 @@ class AuditEntry(db.Model):
     changes: Mapped[dict] = mapped_column(JSONText)
 
     user: Mapped[Account | None] = relationship(lazy="raise")
+
+
+# --- Reminders -------------------------------------------------------------------------------
+
+REMINDER_STATES = ("sending", "sent", "failed")
+
+
+class Reminder(db.Model):
+    """The email reminding one editor of the hospitals still to report for one day, and how
+    its sending went (hospital_app/reminders/sending.py tells the whole design).
+
+    'sending': claimed and committed before the mail server was asked; it stays so only when
+    the command stopped before it heard the answer (in doubt: the message may have gone out).
+    'sent': the server accepted it. 'failed': refused or not reached; the next run retries it.
+    One row per editor and day (the unique constraint): nobody is told twice.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("account_id", "report_date"),
+        # The administrators' page: the last days' sendings, newest first.
+        Index("ix_reminders_report_date", "report_date"),
+        CheckConstraint(
+            "state IN (" + ", ".join(f"'{s}'" for s in REMINDER_STATES) + ")", name="state_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    report_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10))
+    # Where it went and what it listed, as they were then: the account may change later.
+    email: Mapped[str] = mapped_column(String(rules.EMAIL_MAX))
+    hospitals: Mapped[str] = mapped_column(Text)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The mail server's reply (or why it could not be reached) when it failed.
+    error: Mapped[str | None] = mapped_column(Text)
+
+    account: Mapped[Account] = relationship(lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Reminder {self.account_id} {self.report_date} {self.state}>"

@@ -23,6 +23,7 @@ ADMIN_ONLY = {
     "hospital.archive": "Only administrators can archive or restore hospitals.",
     "account.manage": "Only administrators can manage accounts.",
     "audit.view": "Only administrators can see the whole audit trail.",
+    "reminder.view": "Only administrators can see the email reminders sent to editors.",
 }
 READ_ONLY = "Your account can see reports but not change them."
 # Importing is checked twice: the page is for editors and administrators, and each row's

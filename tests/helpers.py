@@ -23,6 +23,7 @@ from hospital_app.models import (
     AuditEntry,
     Hospital,
     LoginAttempt,
+    Reminder,
     Report,
     hospital_editors,
 )
@@ -58,6 +59,7 @@ def make_app(url: str, **config):
 def empty_tables(app) -> None:
     with app.app_context():
         for table in (
+            Reminder.__table__,
             hospital_editors,
             AuditEntry.__table__,
             LoginAttempt.__table__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 
 import pytest
@@ -128,3 +129,33 @@ def test_a_missing_secret_key_stops_the_server_with_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert "Hospital Registry cannot start: SECRET_KEY is not set." in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mail_settings_are_optional_and_read_from_the_environment(tmp_path):
+    unset = load(str(tmp_path), env={"SECRET_KEY": "x"})
+    assert (unset["MAIL_URL"], unset["MAIL_FROM"], unset["BASE_URL"]) == (None, None, None)
+    env = {
+        "SECRET_KEY": "x",
+        "MAIL_URL": "smtp+starttls://u:pw@mail.example.org:587",
+        "MAIL_FROM": "registry@example.org",
+        "BASE_URL": "https://registry.example.org",
+    }
+    config = load(str(tmp_path), env=env)
+    assert config["MAIL_URL"] == env["MAIL_URL"]
+    assert config["MAIL_FROM"] == "registry@example.org"
+    assert config["BASE_URL"] == "https://registry.example.org"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MAIL_URL", "mail.example.org:25", "MAIL_URL mail.example.org:25 must start with"),
+        ("MAIL_URL", "smtp://u:hunter22@mail.example.org:x", "u:***@mail.example.org"),
+        ("MAIL_FROM", "registry", "MAIL_FROM must be an email address"),
+        ("BASE_URL", "registry.example.org", "BASE_URL must be the app's address"),
+    ],
+)
+def test_wrong_mail_settings_stop_the_app_at_start(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
+        load(str(tmp_path), env={"SECRET_KEY": "x", name: value})
+    assert "hunter22" not in str(raised.value)

@@ -13,7 +13,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "hospital_app"
 # The areas: one package per URL prefix, each with its views (and forms, queries…).
-AREAS = ("accounts", "audit", "auth", "dashboard", "entry", "hospitals", "reports")
+AREAS = (
+    "accounts",
+    "audit",
+    "auth",
+    "dashboard",
+    "entry",
+    "hospitals",
+    "reminders",
+    "reports",
+)
 # Pages whose path names no collection: the package is said here, once.
 NAMED = {
     "/": "dashboard",
@@ -122,6 +131,7 @@ FLOORS = [
         "csvfiles",
         "database",
         "extensions",
+        "mail",
         "models",
         "outliers",
         "password_entry",

@@ -50,6 +50,7 @@ EDIT = Refused("Only administrators can change a hospital's details.")
 ARCHIVE = Refused("Only administrators can archive or restore hospitals.")
 USERS = Refused("Only administrators can manage accounts.")
 AUDIT = Refused("Only administrators can see the whole audit trail.")
+REMINDERS = Refused("Only administrators can see the email reminders sent to editors.")
 READ_ONLY = Refused("Your account can see reports but not change them.")
 NOT_MINE = Refused("You can change reports only for the hospitals assigned to you")
 ARCHIVED = Refused(
@@ -97,6 +98,7 @@ MATRIX = [
     ("GET",   "/dashboard/outliers",      LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports/{r}/history",       LOGIN, 200,       200,     200,      200,  200),
     ("GET",   "/audit",                   LOGIN, AUDIT,     AUDIT,   AUDIT,    200,  NA),
+    ("GET",   "/reminders",               LOGIN, REMINDERS, REMINDERS, REMINDERS, 200, REMINDERS),
     ("GET",   "/accounts",                   LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("GET",   "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("POST",  "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    303,  NA),
