@@ -183,6 +183,7 @@ PAGES = [
     Page("account-edit", "/accounts/{editor}/edit"),
     Page("password", "/account/password"),
     Page("audit", "/audit", before=edit_a_hospital),
+    Page("reminders", "/reminders"),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
     Page("not-found", "/hospitals/999999", status=404),
     # Several hospitals on one screen (issue 11): blank, and with a wrong row.
