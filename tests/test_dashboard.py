@@ -9,7 +9,14 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
-from helpers import count_queries, make_hospital, page_text, today
+from helpers import (
+    count_queries,
+    make_hospital,
+    make_user,
+    page_text,
+    signed_in_client,
+    today,
+)
 
 from hospital_app.templating import day as fmt_day
 
@@ -283,6 +290,18 @@ def test_pressure_marks_the_figure_at_the_threshold(client, world):
     assert html.count('class="over"') == 2
 
 
+def test_pressure_figures_keep_a_space_before_their_fraction(client, world):
+    # page_text puts a space at every tag; what a person sees is the raw HTML's text, less
+    # what only a screen reader hears.
+    html = client.get(f"/?date={D.isoformat()}").get_data(as_text=True)
+    section = html.split('id="pressure-title"', 1)[1].split('id="outliers-title"', 1)[0]
+    seen = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", section)
+    read = " ".join(re.sub(r"<[^>]+>", "", seen).split())
+    assert "90.0 % (90/100)" in read  # Bravo's beds, at the threshold
+    assert f"{100 * 28 / 30:.1f} % (28/30)" in read  # Delta's ICU
+    assert "%(" not in read
+
+
 def test_pressure_empty_state(client, world):
     text = page_text(client.get(f"/?date={D.isoformat()}&threshold=99"))
     assert "0 hospitals" in text
@@ -503,3 +522,27 @@ def test_full_list_queries_are_fixed(app, client):
     with count_queries(app) as many:
         client.get(f"/dashboard/missing?date={D.isoformat()}")
     assert len(many) == len(few)
+
+
+# --- The header ------------------------------------------------------------------------------
+
+
+def header_name(response) -> str:
+    html = response.get_data(as_text=True)
+    match = re.search(r'<span class="account__name">(.*?)</span>\s*<a', html, flags=re.S)
+    assert match, "no account name in the header"
+    return " ".join(re.sub(r"<[^>]+>", "", match.group(1)).split())
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "shown"),
+    [
+        ("Administrator", "admin", "Administrator"),
+        ("editor", "editor", "editor"),
+        ("Eddie Editor", "editor", "Eddie Editor (Editor)"),
+        ("Ada Admin", "admin", "Ada Admin (Administrator)"),
+    ],
+)
+def test_the_header_names_the_person_once(app, name, role, shown):
+    make_user(app, role, email="someone@example.org", name=name)
+    assert header_name(signed_in_client(app, "someone@example.org").get("/")) == shown
