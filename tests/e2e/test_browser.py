@@ -363,3 +363,78 @@ def test_an_administrator_makes_an_editor_who_then_enters_a_report(
         == 1
     )
     assert_log_clean(live_server, since)
+
+
+# --- Layout: nothing a person needs is cut off ----------------------------------------------
+
+# Where an element sits beside the boxes that could cut it off: its table cell and the
+# scrolling box of its table (null when it has none), and how far that box scrolls sideways.
+PLACED = """(el) => {
+  const box = (node) => {
+    if (!node) return null;
+    const r = node.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+  };
+  const wrap = el.closest('.table-wrap');
+  return {
+    own: box(el),
+    cell: box(el.closest('td, th')),
+    wrap: box(wrap),
+    overflow: wrap ? wrap.scrollWidth - wrap.clientWidth : 0,
+  };
+}"""
+
+
+def assert_not_cut_off(element, width: int) -> dict:
+    """`element` lies inside the window's width, its table's box and its own cell."""
+    place = element.evaluate(PLACED)
+    own, what = place["own"], f"{element.inner_text()!r}: {place}"
+    assert own["left"] >= 0 and own["right"] <= width, what
+    for outer in (place["cell"], place["wrap"]):
+        if outer is not None:
+            assert outer["left"] <= own["left"] and own["right"] <= outer["right"], what
+            assert outer["top"] <= own["top"] and own["bottom"] <= outer["bottom"], what
+    return place
+
+
+@pytest.mark.parametrize("width", [1280, 1600])
+def test_the_hospital_page_shows_every_report_action_at_1280_and_wider(
+    app, page, screenshots, width
+):
+    # Big figures, a confirmed unusual report with its long note, and notes: the widest rows.
+    note = (
+        "Admissions (1,480) is far from this hospital's last 30 reports (mean 310.2, usually "
+        "180–440). Bed occupancy jumps from 42.0 % to 98.7 % (56.7 points) since the report "
+        "of 2026-01-01."
+    )
+    reports = tuple(
+        {
+            "report_date": today() - timedelta(days=k),
+            "beds_total": 12_500,
+            "beds_occupied": 12_340,
+            "icu_beds_total": 1_500,
+            "icu_beds_occupied": 1_480,
+            "ventilators_total": 1_200,
+            "ventilators_in_use": 1_150,
+            "admissions": 14_800,
+            "discharges": 13_900,
+            "deaths": 1_250,
+            "notes": "Ward 7 closed for cleaning; figures phoned in by the night shift."
+            if k % 2
+            else None,
+            **({"outlier_confirmed": True, "outlier_note": note} if k == 1 else {}),
+        }
+        for k in range(6)
+    )
+    hospital_id = make_hospital(
+        app, reports=reports, code="SVC-014", name="St Vincent's Community Hospital"
+    )
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"/hospitals/{hospital_id}")
+    page.screenshot(path=screenshots / f"hospital-{width}.png", full_page=True)
+    actions = page.locator("table.list td.row-actions a")
+    expect(actions).to_have_count(6 * 3)
+    for i in range(actions.count()):
+        place = assert_not_cut_off(actions.nth(i), width)
+        # Its table fits: the actions are not behind a sideways scroll either.
+        assert place["overflow"] <= 0, f"the reports table scrolls sideways at {width} px"
