@@ -116,7 +116,8 @@ def pct(part: int, whole: int) -> str:
 def svgs(html: str) -> dict[str, ET.Element]:
     """Each chart of the page, parsed as XML (it fails on anything not well-formed), by id."""
     charts = {}
-    for text in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
+    # The charts, not the small swatches of their HTML legends.
+    for text in re.findall(r'<svg\b[^>]*class="chart__svg".*?</svg>', html, flags=re.S):
         root = ET.fromstring(text)  # noqa: S314 -- our own page, in a test
         charts[root.get("aria-labelledby").split()[0].removesuffix("-title")] = root
     return charts

@@ -438,3 +438,72 @@ def test_the_hospital_page_shows_every_report_action_at_1280_and_wider(
         place = assert_not_cut_off(actions.nth(i), width)
         # Its table fits: the actions are not behind a sideways scroll either.
         assert place["overflow"] <= 0, f"the reports table scrolls sideways at {width} px"
+
+
+# Each visible text of the page's charts: its size on screen, in CSS pixels (the SVG's own
+# font size times the scale its viewBox is drawn at), and whether it lies inside its chart.
+CHART_TEXTS = """() => [...document.querySelectorAll('svg.chart__svg text')]
+  .filter((t) => t.getBoundingClientRect().width > 0)
+  .map((t) => {
+    const svg = t.ownerSVGElement, box = svg.getBoundingClientRect();
+    const r = t.getBoundingClientRect();
+    return {
+      text: t.textContent,
+      px: parseFloat(getComputedStyle(t).fontSize) * box.width / svg.viewBox.baseVal.width,
+      inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+        && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5,
+    };
+  })"""
+
+
+def test_the_dashboard_on_a_phone(app, page, screenshots):
+    """At 390 × 844: the network's figures on the first screen, nothing cut off at the edge,
+    chart text that can be read."""
+    names = ("St Vincent's Community Hospital and Rehabilitation Centre", "Eastbrook Clinic")
+    for n, region in enumerate(("North", "South-West Highlands", "East", "North")):
+        make_hospital(
+            app,
+            reports=tuple(
+                {"report_date": today() - timedelta(days=k), "beds_occupied": 100 + 20 * n}
+                for k in range(0 if n < 2 else 1, 30)  # the first two reported today
+            ),
+            code=f"PH-{n:03d}",
+            name=names[n - 2] if n >= 2 else f"{region} General",
+            region=region,
+        )
+    page.set_viewport_size(PHONE)
+    page.goto("/?days=30")
+    page.screenshot(path=screenshots / "dashboard-phone.png", full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The first screen holds the four network figures.
+    figures = page.locator(".totals dd.figure")
+    expect(figures).to_have_count(4)
+    for i in range(4):
+        box = figures.nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+
+    # Every "Enter report" link, and every table's first column, whole.
+    enter = page.locator("a.enter-report")
+    expect(enter).to_have_count(2)
+    for i in range(2):
+        assert_not_cut_off(enter.nth(i), PHONE["width"])
+    first_cells = page.locator("table.list tr > :first-child")
+    shown = [first_cells.nth(i) for i in range(first_cells.count())]
+    shown = [cell for cell in shown if cell.is_visible()]
+    assert len(shown) >= 8  # the regions (5 rows with heads) and the missing (3)
+    for cell in shown:
+        for part in (cell.locator("a"), cell):
+            if part.count():
+                assert_not_cut_off(part.first, PHONE["width"])
+
+    # Chart text at least 12 CSS pixels, inside its chart; the legends too.
+    texts = page.evaluate(CHART_TEXTS)
+    assert len(texts) > 10
+    small = [t for t in texts if t["px"] < 12 or not t["inside"]]
+    assert small == [], small
+    legends = page.locator(".chart__legend li")
+    assert legends.count() >= 2 + 2 * 3
+    for i in range(legends.count()):
+        size = legends.nth(i).evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
+        assert legends.nth(i).is_visible() and size >= 12
