@@ -391,6 +391,8 @@ def test_who_confirmed_is_one_query_for_the_list(app, client):
         data = report_form(csrf, admissions=300, confirm_outlier="y")
         assert client.post(f"/hospitals/{hospital_id}/reports/new", data=data).status_code == 303
 
+    with count_queries(app) as none:
+        assert confirmed_by_column(client.get("/")) == {}
     confirm(1)
     with count_queries(app) as few:
         assert len(confirmed_by_column(client.get("/"))) == 1
@@ -399,7 +401,7 @@ def test_who_confirmed_is_one_query_for_the_list(app, client):
     with count_queries(app) as many:
         shown = confirmed_by_column(client.get("/"))
     assert len(shown) == 7 and set(shown.values()) == {f"Ada Admin <{ADMIN_EMAIL}>"}
-    assert len(many) == len(few), "\n".join(many)
+    assert len(none) == len(few) == len(many), "\n".join(many)
 
 
 def test_outliers_link_to_the_hospital_for_a_viewer(login_as, world):
