@@ -37,9 +37,15 @@ PLOT_HEIGHT = 210
 LEFT, RIGHT = 52, 18
 LEGEND_ITEM = 170
 LEGEND_ROW = 20
-X_LABELS = 34
+X_LABELS = 44  # room for the narrow labels below
 MAX_TICKS = 7
 GRID_STEP = 20  # percent
+# On a phone the 760 units are drawn about 330 px wide, which would make 12-unit text 5 px.
+# The chart then shows other labels instead (dashboard.css switches them): NARROW_FONT units,
+# 12 px or more from 330 px wide, fewer of them, the percentages inside the plot; its legend
+# is HTML beside the picture (Chart.legend).
+NARROW_FONT = 30
+NARROW_TICKS = 4
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,10 @@ class Chart:
             "days have reports; days without reports are gaps in the lines."
         )
 
+    def legend(self) -> list[tuple[str, str, str]]:
+        """(name, colour, dash pattern) per series, for a legend drawn in HTML."""
+        return [(s.name, _colour(k), DASHES[k % len(DASHES)]) for k, s in enumerate(self.series)]
+
     def svg(self) -> Markup:
         return Markup(render_svg(self))  # noqa: S704 -- every text inside is escaped
 
@@ -108,11 +118,11 @@ def _n(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _ticks(n: int) -> list[int]:
-    """At most MAX_TICKS day indexes, evenly spaced and ending on the last day."""
+def _ticks(n: int, most: int = MAX_TICKS) -> list[int]:
+    """At most `most` day indexes, evenly spaced and ending on the last day."""
     if n <= 0:
         return []
-    step = max(1, math.ceil((n - 1) / (MAX_TICKS - 1))) if n > 1 else 1
+    step = max(1, math.ceil((n - 1) / (most - 1))) if n > 1 else 1
     return sorted(range(n - 1, -1, -step))
 
 
@@ -186,6 +196,14 @@ def render_svg(chart: Chart) -> str:
     )
     out.append("</g>")
 
+    out += _series(chart, x, y)
+    out += _narrow_labels(chart, x, y, bottom)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _series(chart: Chart, x, y) -> list[str]:
+    out = []
     # The series: one polyline per run of consecutive days with a value; a lone day (a value
     # between two gaps) is a dot, since a one-point line would not show.
     for k, s in enumerate(chart.series):
@@ -205,8 +223,36 @@ def render_svg(chart: Chart) -> str:
                 coords = " ".join(f"{_n(x(i))},{_n(y(s.values[i]))}" for i in run)
                 out.append(f'<polyline class="line" points="{coords}"{_dash(k)}/>')
         out.append("</g>")
-    out.append("</svg>")
-    return "".join(out)
+    return out
+
+
+def _narrow_labels(chart: Chart, x, y, bottom: float) -> list[str]:
+    """The labels of a chart drawn narrow (a phone), hidden unless the stylesheet shows them:
+    each percentage just under its gridline, inside the plot (the margin is too narrow for
+    the large text), with a white halo over the lines; and NARROW_TICKS dates."""
+    out = [
+        f'<g class="narrow-labels" display="none" font-size="{NARROW_FONT}" fill="#1b1f24"'
+        ' stroke="#fff" stroke-width="6" paint-order="stroke">'
+    ]
+    value = chart.y_max
+    while value > 1e-9:  # no label at 0 %: the x axis says it, and the dates sit there
+        out.append(f'<text x="{LEFT + 6}" y="{_n(y(value) + NARROW_FONT - 2)}">{value:g} %</text>')
+        value -= GRID_STEP
+    ticks = _ticks(len(chart.dates), NARROW_TICKS)
+    for i in ticks:
+        tx = x(i)
+        anchor = "middle"
+        # A date (about 100 units wide) centred on the first or last day would stick out.
+        if len(ticks) > 1 and i == ticks[0] and tx - LEFT < 60:
+            anchor = "start"
+        elif len(ticks) > 1 and i == ticks[-1]:
+            anchor = "end"
+        out.append(
+            f'<text x="{_n(tx)}" y="{bottom + NARROW_FONT + 6}" text-anchor="{anchor}">'
+            f"{escape(_day(chart.dates[i], year=False))}</text>"
+        )
+    out.append("</g>")
+    return out
 
 
 def _runs(values: Sequence[float | None]) -> list[list[int]]:

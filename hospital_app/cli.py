@@ -123,11 +123,17 @@ def _reports(rng: random.Random, hospital_id: int, first_day: date, days: int, n
     return rows
 
 
-def seed_demo(hospitals: int, days: int, seed: int, batch: int = 50) -> int:
-    """Write `hospitals` demo hospitals with `days` daily reports each, ending today.
-    Commits once per batch of hospitals; returns the number of reports written."""
+def seed_demo(hospitals: int, days: int, seed: int, missing_today: int = 0, batch: int = 50) -> int:
+    """Write `hospitals` demo hospitals with `days` daily reports each, ending today, but
+    for `missing_today` percent of them (rounded), chosen by the seed, whose report of today is
+    left for someone to enter. Commits once per batch of hospitals; returns the number of
+    reports written."""
     rng = random.Random(seed)  # noqa: S311 -- demo data, deterministic on purpose
-    first_day = rules.today() - timedelta(days=days - 1)
+    # Drawn apart, so the figures of a seed stay the same whatever share is left out.
+    pick = random.Random(f"{seed}-missing")  # noqa: S311
+    late = set(pick.sample(range(1, hospitals + 1), round(hospitals * missing_today / 100)))
+    today = rules.today()
+    first_day = today - timedelta(days=days - 1)
     now = utcnow()
     written = 0
     with click.progressbar(length=hospitals, label="Hospitals", show_pos=True) as bar:
@@ -136,7 +142,12 @@ def seed_demo(hospitals: int, days: int, seed: int, batch: int = 50) -> int:
             rows = [Hospital(**_hospital(rng, n), is_active=True) for n in numbers]
             db.session.add_all(rows)
             db.session.flush()  # assigns the ids the reports refer to
-            reports = [r for h in rows for r in _reports(rng, h.id, first_day, days, now)]
+            reports = [
+                r
+                for n, h in zip(numbers, rows, strict=True)
+                for r in _reports(rng, h.id, first_day, days, now)
+                if not (n in late and r["report_date"] == today)
+            ]
             if reports:
                 # Core executemany on the table: the ORM's bulk path costs more per row.
                 db.session.execute(insert(Report.__table__), reports)
@@ -431,8 +442,18 @@ def init_app(app: Flask) -> None:
         help="Daily reports per hospital, ending today.",
     )
     @click.option("--seed", default=1, show_default=True, help="The same seed gives the same data.")
-    def seed_demo_command(hospitals: int, days: int, seed: int) -> None:
+    @click.option(
+        "--missing-today",
+        default=20,
+        show_default=True,
+        type=click.IntRange(0, 100),
+        help="The share of hospitals (in percent) left without today's report: work to do.",
+    )
+    def seed_demo_command(hospitals: int, days: int, seed: int, missing_today: int) -> None:
         """Fill the database with realistic demo hospitals and their daily reports."""
+        # The hospitals are written through the session, so the trail records each one's
+        # creation, under this name; the reports are bulk inserts, which it does not see.
+        g.audit_actor = "command line (seed-demo)"
         existing = db.session.scalar(
             select(func.count()).select_from(Hospital).where(Hospital.code.startswith(DEMO_PREFIX))
         )
@@ -441,7 +462,7 @@ def init_app(app: Flask) -> None:
                 f"The database already holds {existing} demo hospitals ({DEMO_PREFIX}…); "
                 "seed-demo only adds them to a database that has none."
             )
-        written = seed_demo(hospitals, days, seed)
+        written = seed_demo(hospitals, days, seed, missing_today)
         click.echo(f"Wrote {hospitals:,} hospitals and {written:,} reports.")
 
     @app.cli.command("import-reports")

@@ -66,6 +66,21 @@ class ReportRow(NamedTuple):
     report_id: int | None = None
 
 
+class Unusual(str):
+    """One warning: its message (what the importer lists and outlier_note stores, so it is a
+    plain string to them), the report's fields it is about, and what to say beside each of
+    those fields on the form."""
+
+    fields: tuple[str, ...]
+    beside: str
+
+    def __new__(cls, message: str, fields: Sequence[str], beside: str) -> Unusual:
+        warning = super().__new__(cls, message)
+        warning.fields = tuple(fields)
+        warning.beside = beside
+        return warning
+
+
 @dataclass(frozen=True)
 class _Spread:
     """What the history of one figure says: n reports, their sum and sum of squares."""
@@ -130,11 +145,14 @@ def _number(value: Fraction | float) -> str:
     return f"{float(value):,.1f}"
 
 
-def _far_from_history(label: str, value: int, spread: _Spread) -> str:
+def _far_from_history(field: str, value: int, spread: _Spread) -> Unusual:
     low, high = spread.band()
-    return (
-        f"{label} ({value:,}) is far from this hospital's last {spread.n} reports "
-        f"(mean {_number(spread.mean)}, usually {low:,}–{high:,})."
+    side = "above" if value > spread.mean else "below"
+    return Unusual(
+        f"{rules.label(field)} ({value:,}) is far from this hospital's last {spread.n} reports "
+        f"(mean {_number(spread.mean)}, usually {low:,}–{high:,}).",
+        [field],
+        f"far {side} the last {spread.n} reports (usually {low:,}–{high:,})",
     )
 
 
@@ -144,15 +162,21 @@ def _rate(part: int | None, whole: int | None) -> Fraction | None:
     return Fraction(100 * part, whole)
 
 
-def _jump(label: str, before: Fraction, now: Fraction, previous_date: date) -> str:
+def _jump(
+    label: str, pair: tuple[str, str], before: Fraction, now: Fraction, previous_date: date
+) -> Unusual:
     verb = "jumps" if now > before else "falls"
-    return (
-        f"{label} {verb} from {_number(before)} % to {_number(now)} % "
-        f"({_number(abs(now - before))} points) since the report of {previous_date.isoformat()}."
+    moved = f"{verb} from {_number(before)} % to {_number(now)} %"
+    since = f"since the report of {previous_date.isoformat()}"
+    return Unusual(
+        f"{label} {moved} ({_number(abs(now - before))} points) {since}.",
+        # Either figure of the rate may be the one mistyped.
+        pair,
+        f"{label.lower()} {moved} {since}",
     )
 
 
-def _warnings(row: ReportRow, found) -> list[str]:
+def _warnings(row: ReportRow, found) -> list[Unusual]:
     """The warnings for one report, from its row of the history query (None: no history)."""
     if found is None:
         return []
@@ -167,12 +191,12 @@ def _warnings(row: ReportRow, found) -> list[str]:
                 n, int(found._mapping[f"{field}_sum"]), int(found._mapping[f"{field}_sq"])
             )
             if not spread.usual(value):
-                warnings.append(_far_from_history(rules.label(field), value, spread))
+                warnings.append(_far_from_history(field, value, spread))
     for label, (part, whole) in rules.OCCUPANCY_RATES.items():
         now = _rate(row.counts.get(part), row.counts.get(whole))
         before = _rate(found._mapping[f"prev_{part}"], found._mapping[f"prev_{whole}"])
         if now is not None and before is not None and abs(now - before) > rules.OUTLIER_JUMP_POINTS:
-            warnings.append(_jump(label, before, now, found.prev_date))
+            warnings.append(_jump(label, (part, whole), before, now, found.prev_date))
     return warnings
 
 
@@ -249,7 +273,7 @@ def _parameters(rows: Sequence[ReportRow]) -> dict:
     return parameters
 
 
-def batch_warnings(rows: Sequence[ReportRow]) -> list[list[str]]:
+def batch_warnings(rows: Sequence[ReportRow]) -> list[list[Unusual]]:
     """The warnings of many reports at once: one list of messages per row, in order (an empty
     list for a usual report).
 
@@ -260,7 +284,7 @@ def batch_warnings(rows: Sequence[ReportRow]) -> list[list[str]]:
     `report_id`; rows not yet flushed do not see one another. Warnings are not errors:
     import the row, report the messages, and mark it with outlier_note(warnings).
     """
-    results: list[list[str]] = []
+    results: list[list[Unusual]] = []
     for start in range(0, len(rows), BATCH_ROWS):
         chunk = rows[start : start + BATCH_ROWS]
         found = {
@@ -275,7 +299,7 @@ def report_warnings(
     report_date: date,
     counts: Mapping[str, int | None],
     report_id: int | None = None,
-) -> list[str]:
+) -> list[Unusual]:
     """The warnings of one report (the form's): one SELECT."""
     return batch_warnings([ReportRow(hospital_id, report_date, counts, report_id)])[0]
 

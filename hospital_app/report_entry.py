@@ -79,7 +79,11 @@ class ReportForm(OrderedForm):
         self.report_id = report_id
         self.existing_report_id: int | None = None  # set when the date is taken
         # What is unusual about the figures, once the other rules pass (validate).
-        self.outlier_warnings: list[str] = []
+        self.outlier_warnings: list[outliers.Unusual] = []
+        # Beside each figure, what is unusual about it: the field macro (_forms.html) draws
+        # `unusual` as it draws `errors`.
+        for name in rules.COUNT_FIELDS:
+            self[name].unusual = []
         # The report being edited was confirmed before: the box starts ticked.
         self.was_confirmed = bool(getattr(kwargs.get("obj"), "outlier_confirmed", False))
         if self.was_confirmed and not self.is_submitted():
@@ -114,11 +118,16 @@ class ReportForm(OrderedForm):
             getattr(self, field).errors.extend(messages)
             valid = False
         self.outlier_warnings = []
+        for name in rules.COUNT_FIELDS:
+            self[name].unusual = []
         if valid and self.hospital_id is not None:
             # A first report (the create-hospital form) has no history to be unusual against.
             self.outlier_warnings = outliers.report_warnings(
                 self.hospital_id, self.report_date.data, self.counts(), self.report_id
             )
+            for warning in self.outlier_warnings:
+                for name in warning.fields:
+                    self[name].unusual.append(warning.beside)
             if self.outlier_warnings and not self.confirm_outlier.data:
                 self.confirm_outlier.errors.append(
                     " ".join(self.outlier_warnings)
@@ -135,6 +144,13 @@ class ReportForm(OrderedForm):
 
     def compared_values(self):
         return form_values(self.report_fields())
+
+    def awaiting_confirmation(self):
+        """The confirmation box, when it alone stops the report being saved: unusual figures
+        not confirmed yet. The error summary then shows a warning, not an error."""
+        if self.outlier_warnings and self.confirm_outlier.errors:
+            return self.confirm_outlier
+        return None
 
     def outlier_fields(self):
         """The confirmation box, on the page only when there is something to confirm."""

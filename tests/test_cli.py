@@ -7,7 +7,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import PASSWORD, login, make_hospital, make_user, today
+from helpers import (
+    PASSWORD,
+    login,
+    make_hospital,
+    make_user,
+    page_text,
+    signed_in_client,
+    today,
+)
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -37,7 +45,8 @@ def snapshot(app) -> list[tuple]:
 
 
 def test_seed_demo_writes_the_asked_amount_ending_today(app, runner):
-    result = runner.invoke(args=["seed-demo", "--hospitals", "7", "--days", "12"])
+    args = ["seed-demo", "--hospitals", "7", "--days", "12", "--missing-today", "0"]
+    result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     assert "Wrote 7 hospitals and 84 reports." in result.output
     with app.app_context():
@@ -54,6 +63,32 @@ def test_seed_demo_writes_the_asked_amount_ending_today(app, runner):
         )
     assert last == today() and first == today() - timedelta(days=11)
     assert per_hospital == [12] * 7
+
+
+def test_seed_demo_leaves_a_fifth_of_the_hospitals_without_todays_report(app, runner):
+    # What `make demo` runs: a new user finds work to do on the dashboard.
+    result = runner.invoke(args=["seed-demo", "--hospitals", "50", "--days", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 50 hospitals and 140 reports." in result.output
+    with app.app_context():
+        per_day = dict(
+            db.session.execute(
+                select(Report.report_date, func.count()).group_by(Report.report_date)
+            ).all()
+        )
+    assert per_day == {today(): 40, today() - timedelta(1): 50, today() - timedelta(2): 50}
+    make_user(app, "admin", email="ada@example.org")
+    dashboard = signed_in_client(app, "ada@example.org").get("/")
+    assert "40 of 50 active hospitals reported" in page_text(dashboard)
+
+
+def test_seed_demo_names_itself_in_the_audit_trail_for_the_hospitals_only(app, runner):
+    runner.invoke(args=["seed-demo", "--hospitals", "3", "--days", "4"])
+    with app.app_context():
+        entries = db.session.execute(select(AuditEntry.record_type, AuditEntry.action)).all()
+        actors = set(db.session.scalars(select(AuditEntry.actor)))
+    assert sorted(entries) == [("hospital", "create")] * 3  # none for the bulk-inserted reports
+    assert actors == {"command line (seed-demo)"}
 
 
 def test_seed_demo_obeys_every_rule(app, runner):
@@ -81,7 +116,8 @@ def test_seed_demo_is_deterministic(app, runner):
     first = snapshot(app)
     empty_tables(app)
     runner.invoke(args=["seed-demo", "--hospitals", "5", "--days", "10", "--seed", "3"])
-    assert snapshot(app) == first and len(first) == 55
+    # 5 hospitals, 10 days, one of them (a fifth) without today's report
+    assert snapshot(app) == first and len(first) == 5 + 49
     empty_tables(app)
     runner.invoke(args=["seed-demo", "--hospitals", "5", "--days", "10", "--seed", "4"])
     assert snapshot(app) != first

@@ -4,13 +4,28 @@ counted."""
 
 from __future__ import annotations
 
+import html as entities
 import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
-from helpers import count_queries, make_hospital, page_text, today
+from helpers import (
+    ADMIN_EMAIL,
+    count_queries,
+    csrf_token,
+    make_hospital,
+    make_user,
+    page_text,
+    report_form,
+    signed_in_client,
+    today,
+    yesterday,
+)
+from sqlalchemy import delete, select
 
+from hospital_app.extensions import db
+from hospital_app.models import AuditEntry, Report
 from hospital_app.templating import day as fmt_day
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -101,7 +116,8 @@ def pct(part: int, whole: int) -> str:
 def svgs(html: str) -> dict[str, ET.Element]:
     """Each chart of the page, parsed as XML (it fails on anything not well-formed), by id."""
     charts = {}
-    for text in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
+    # The charts, not the small swatches of their HTML legends.
+    for text in re.findall(r'<svg\b[^>]*class="chart__svg".*?</svg>', html, flags=re.S):
         root = ET.fromstring(text)  # noqa: S314 -- our own page, in a test
         charts[root.get("aria-labelledby").split()[0].removesuffix("-title")] = root
     return charts
@@ -283,6 +299,18 @@ def test_pressure_marks_the_figure_at_the_threshold(client, world):
     assert html.count('class="over"') == 2
 
 
+def test_pressure_figures_keep_a_space_before_their_fraction(client, world):
+    # page_text puts a space at every tag; what a person sees is the raw HTML's text, less
+    # what only a screen reader hears.
+    html = client.get(f"/?date={D.isoformat()}").get_data(as_text=True)
+    section = html.split('id="pressure-title"', 1)[1].split('id="outliers-title"', 1)[0]
+    seen = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", section)
+    read = " ".join(re.sub(r"<[^>]+>", "", seen).split())
+    assert "90.0 % (90/100)" in read  # Bravo's beds, at the threshold
+    assert f"{100 * 28 / 30:.1f} % (28/30)" in read  # Delta's ICU
+    assert "%(" not in read
+
+
 def test_pressure_empty_state(client, world):
     text = page_text(client.get(f"/?date={D.isoformat()}&threshold=99"))
     assert "0 hospitals" in text
@@ -304,6 +332,76 @@ def test_confirmed_outliers_of_the_last_31_days_of_active_hospitals(client, worl
     # 40 days later than D - 40 it is listed.
     later = page_text(client.get(f"/?date={(D - timedelta(days=20)).isoformat()}"))
     assert "Too old to list" in later and "Flu wave" not in later
+
+
+def steady_hospital(app, n: int) -> int:
+    """A hospital with 30 days of 30 admissions to yesterday: 300 on a new report is unusual."""
+    return make_hospital(
+        app,
+        reports=tuple(
+            {"report_date": yesterday() - timedelta(days=k), "admissions": 30} for k in range(1, 31)
+        ),
+        code=f"ST-{n:02d}",
+        name=f"Steady {n:02d}",
+    )
+
+
+def confirmed_by_column(response) -> dict[str, str]:
+    """{hospital: who confirmed} from the dashboard's list of confirmed unusual reports."""
+    html = response.get_data(as_text=True)
+    shown = {}
+    for row in re.findall(r'<tr class="outlier">(.*?)</tr>', html, flags=re.S):
+        hospital = re.search(r'">([^<]+)</a></td>', row).group(1)
+        cell = re.search(r'<td class="confirmed-by">(.*?)</td>', row, flags=re.S).group(1)
+        shown[entities.unescape(hospital)] = entities.unescape(cell.strip())
+    return shown
+
+
+def test_confirmed_outliers_say_who_confirmed_them(app, client, login_as):
+    hospital_id = steady_hospital(app, 1)
+    data = report_form(csrf_token(client), admissions=300, confirm_outlier="y")
+    assert client.post(f"/hospitals/{hospital_id}/reports/new", data=data).status_code == 303
+    with app.app_context():
+        report_id = db.session.scalar(select(Report.id).where(Report.report_date == yesterday()))
+    # Saved again by an editor, still confirmed: the confirmation stays the administrator's.
+    editor = login_as("editor", hospitals=(hospital_id,))
+    token = csrf_token(editor, f"/reports/{report_id}/edit")
+    data = report_form(token, admissions=300, confirm_outlier="y", notes="Seen")
+    assert editor.post(f"/reports/{report_id}/edit", data=data).status_code == 303
+    # One written around the trail says nobody.
+    untraced = make_hospital(
+        app,
+        reports=({"report_date": D, "outlier_confirmed": True, "outlier_note": "Old"},),
+        code="OLD-1",
+        name="Untraced",
+    )
+    with app.app_context():
+        db.session.execute(delete(AuditEntry).where(AuditEntry.hospital_id == untraced))
+        db.session.commit()
+    for url in ("/", "/dashboard/outliers"):
+        shown = confirmed_by_column(client.get(url))
+        assert shown == {"Steady 01": f"Ada Admin <{ADMIN_EMAIL}>", "Untraced": "—"}
+
+
+def test_who_confirmed_is_one_query_for_the_list(app, client):
+    csrf = csrf_token(client)
+
+    def confirm(n):
+        hospital_id = steady_hospital(app, n)
+        data = report_form(csrf, admissions=300, confirm_outlier="y")
+        assert client.post(f"/hospitals/{hospital_id}/reports/new", data=data).status_code == 303
+
+    with count_queries(app) as none:
+        assert confirmed_by_column(client.get("/")) == {}
+    confirm(1)
+    with count_queries(app) as few:
+        assert len(confirmed_by_column(client.get("/"))) == 1
+    for n in range(2, 8):
+        confirm(n)
+    with count_queries(app) as many:
+        shown = confirmed_by_column(client.get("/"))
+    assert len(shown) == 7 and set(shown.values()) == {f"Ada Admin <{ADMIN_EMAIL}>"}
+    assert len(none) == len(few) == len(many), "\n".join(many)
 
 
 def test_outliers_link_to_the_hospital_for_a_viewer(login_as, world):
@@ -503,3 +601,27 @@ def test_full_list_queries_are_fixed(app, client):
     with count_queries(app) as many:
         client.get(f"/dashboard/missing?date={D.isoformat()}")
     assert len(many) == len(few)
+
+
+# --- The header ------------------------------------------------------------------------------
+
+
+def header_name(response) -> str:
+    html = response.get_data(as_text=True)
+    match = re.search(r'<span class="account__name">(.*?)</span>\s*<a', html, flags=re.S)
+    assert match, "no account name in the header"
+    return " ".join(re.sub(r"<[^>]+>", "", match.group(1)).split())
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "shown"),
+    [
+        ("Administrator", "admin", "Administrator"),
+        ("editor", "editor", "editor"),
+        ("Eddie Editor", "editor", "Eddie Editor (Editor)"),
+        ("Ada Admin", "admin", "Ada Admin (Administrator)"),
+    ],
+)
+def test_the_header_names_the_person_once(app, name, role, shown):
+    make_user(app, role, email="someone@example.org", name=name)
+    assert header_name(signed_in_client(app, "someone@example.org").get("/")) == shown

@@ -370,9 +370,8 @@ def test_a_report_committed_between_the_checks_and_the_commit_is_that_rows_clash
 
     assert landed
     assert response.status_code == 422
-    assert (
-        f"Birch Hospital: This hospital already has a report for {shown(today())}."
-        in page_text(response)
+    assert f"Birch Hospital: This hospital already has a report for {shown(today())}." in page_text(
+        response
     )
     with app.app_context():
         assert db.session.scalars(

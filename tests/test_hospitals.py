@@ -212,6 +212,28 @@ def test_list_search_filters_and_archived(app, client):
     assert "No hospital matches these filters" in page_text(client.get("/hospitals?q=zzz"))
 
 
+def test_searching_the_active_list_for_an_archived_code_says_it_is_archived(app, client):
+    archived = make_hospital(app, code="XYZ-01", name="Old Infirmary", is_active=False)
+    make_hospital(app, code="XYZ-010", name="New Infirmary")
+    response = client.get("/hospitals?q=xyz-01")  # any case, as the search is
+    text = page_text(response)
+    assert response.status_code == 200
+    assert "XYZ-01 — Old Infirmary is archived" in text
+    assert f'href="/hospitals/{archived}">Show it' in response.get_data(as_text=True)
+    assert "New Infirmary" in text  # the active match is still listed
+
+    alone = page_text(client.get("/hospitals?q=XYZ-01&ownership=private"))
+    assert "Old Infirmary is archived" in alone
+    assert "No hospital matches" not in alone
+
+    # Not an exact code, or a list that shows archived hospitals already: no note.
+    assert "is archived" not in page_text(client.get("/hospitals?q=XYZ-0"))
+    assert "is archived" not in page_text(client.get("/hospitals?q=Old+Infirmary"))
+    assert "is archived" not in page_text(client.get("/hospitals?q=XYZ-01&status=all"))
+    assert "is archived" not in page_text(client.get("/hospitals?q=XYZ-01&status=archived"))
+    assert "No hospital matches" in page_text(client.get("/hospitals?q=QQQ-9"))
+
+
 def test_list_pages_keep_the_filters(app, client):
     for n in range(12):
         make_hospital(app, code=f"H-{n:02d}", name=f"Hospital {n:02d}", region="East")

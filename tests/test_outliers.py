@@ -94,9 +94,14 @@ def test_a_wild_figure_asks_for_confirmation_and_saves_nothing(app, client, csrf
     assert response.status_code == 422
     message = expected_far("Admissions", 85, STEADY)
     html = response.get_data(as_text=True)
-    # At the top, in the alert, and beside the figures, with the box to tick.
-    summary = re.search(r'<div class="error-summary" role="alert".*?</div>', html, re.S).group(0)
+    # At the top, in the alert, as a warning (nothing is wrong with the form), and beside
+    # the figures, with the box to tick.
+    assert 'class="error-summary"' not in html
+    summary = re.search(r'<div class="warning-summary" role="alert".*?</div>', html, re.S).group(0)
+    assert page_text_of(summary).startswith("Check these unusual figures before saving")
     assert message in page_text_of(summary)
+    assert "to correct" not in page_text(response)
+    assert 'href="#admissions"' in summary and 'href="#confirm_outlier"' in summary
     box = re.search(r'<section class="outlier-check.*?</section>', html, re.S).group(0)
     assert message in page_text_of(box)
     assert "These figures are correct" in page_text_of(box)
@@ -105,6 +110,61 @@ def test_a_wild_figure_asks_for_confirmation_and_saves_nothing(app, client, csrf
     assert html.count("autofocus") == 1
     # Everything typed is kept.
     assert re.search(r'id="admissions"[^>]*value="85"', html)
+    assert count(app, Report) == len(STEADY)
+
+
+def field_block(html: str, name: str) -> str:
+    """The markup the field macro draws for `name`: its div, label, notes and input."""
+    match = re.search(rf'<div class="field[^"]*">\s*<label for="{name}">.*?</div>', html, re.S)
+    assert match, f"no field {name}"
+    return match.group(0)
+
+
+def test_the_unusual_figure_is_marked_beside_itself(app, client, csrf):
+    hospital_id = make_hospital(app, reports=history(STEADY))
+    html = post_new(client, hospital_id, report_form(csrf, admissions=85)).get_data(as_text=True)
+    block = field_block(html, "admissions")
+    low, high = re.search(r"usually (\d+)–(\d+)", expected_far("Admissions", 85, STEADY)).groups()
+    assert "field--unusual" in block
+    assert f"Unusual: far above the last 30 reports (usually {low}–{high})" in page_text_of(block)
+    described = re.search(r'<input[^>]*id="admissions"[^>]*>', block).group(0)
+    assert 'aria-describedby="admissions-unusual"' in described
+    assert 'id="admissions-unusual"' in block
+    assert "aria-invalid" not in described  # unusual, not wrong
+    # The usual figures carry no mark.
+    for name in ("discharges", "beds_occupied"):
+        assert "Unusual" not in page_text_of(field_block(html, name))
+    assert html.count("Unusual:") == 1
+
+
+def test_a_figure_far_below_and_an_occupancy_jump_mark_their_fields(app, client, csrf):
+    # 30 days at 150 of 200 beds and 30 admissions, then 20 occupied and 3 admissions.
+    steady = tuple(
+        {"report_date": days_before(yesterday(), n), "admissions": 30} for n in range(30, 0, -1)
+    )
+    hospital_id = make_hospital(app, reports=steady)
+    data = report_form(csrf, admissions=3, beds_occupied=20)
+    html = post_new(client, hospital_id, data).get_data(as_text=True)
+    assert "Unusual: far below the last 30 reports" in page_text_of(field_block(html, "admissions"))
+    jump = (
+        "Unusual: bed occupancy falls from 75.0 % to 10.0 % "
+        f"since the report of {days_before(yesterday(), 1).isoformat()}"
+    )
+    # Either figure of the rate may be the mistyped one: both are marked.
+    assert jump in page_text_of(field_block(html, "beds_occupied"))
+    assert jump in page_text_of(field_block(html, "beds_total"))
+    summary = re.search(r'<div class="warning-summary".*?</div>', html, re.S).group(0)
+    assert 'href="#beds_occupied"' in summary and 'href="#admissions"' in summary
+
+
+def test_real_errors_are_still_errors_and_ask_nothing_about_unusual_figures(app, client, csrf):
+    hospital_id = make_hospital(app, reports=history(STEADY))
+    data = report_form(csrf, admissions=85, beds_occupied=250)  # more than the 200 beds
+    response = post_new(client, hospital_id, data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing was saved: 1 field to correct" in page_text(response)
+    assert 'class="warning-summary"' not in html and "Unusual:" not in html
     assert count(app, Report) == len(STEADY)
 
 

@@ -44,6 +44,7 @@ def index():
         "pressure_count": pressure_count,
         "outliers": outliers,
         "outlier_count": outlier_count,
+        "confirmed_by": queries.confirmed_by(outliers),
         "outliers_since": day - timedelta(days=queries.OUTLIER_DAYS),
         "network_chart": queries.network_trend(day, args.period),
         "region_charts": (beds_chart, icu_chart),
@@ -54,9 +55,12 @@ def index():
 def _full_list(kind: str, stmt_for):
     args = DashboardArgs(request.args)
     page = args.paginate(stmt_for(args)) if args.validate() else None
-    return render_template("dashboard/list.html", kind=kind, args=args, page=page), (
-        200 if page is not None else 400
-    )
+    confirmed_by = {}
+    if kind == "outliers" and page is not None:
+        confirmed_by = queries.confirmed_by(page.items)
+    return render_template(
+        "dashboard/list.html", kind=kind, args=args, page=page, confirmed_by=confirmed_by
+    ), (200 if page is not None else 400)
 
 
 @bp.get("/dashboard/missing")

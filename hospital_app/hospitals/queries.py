@@ -80,6 +80,18 @@ def filtered_hospitals(filters) -> Select:
     return stmt.order_by(column.desc() if descending else column, Hospital.name, Hospital.id)
 
 
+def archived_with_code(q: str | None) -> Hospital | None:
+    """The archived hospital whose code is exactly `q` (any case), if any: a search of the
+    active list for it can say where it went rather than find nothing."""
+    if not q:
+        return None
+    return db.session.scalar(
+        select(Hospital).where(
+            Hospital.code == rules.normalise_code(q), Hospital.is_active.is_(False)
+        )
+    )
+
+
 def reports_newest_first(hospital: Hospital) -> Select:
     """A hospital's reports, for the table on its page."""
     return (

@@ -30,11 +30,18 @@ bp = Blueprint("hospitals", __name__, url_prefix="/hospitals")
 @bp.get("")
 def index():
     filters = ListFilters(request.args, regions=queries.regions_in_use())
-    page = None
+    page = archived = None
     if filters.validate():
         page = filters.paginate(queries.with_latest_report(queries.filtered_hospitals(filters)))
+        if filters.status.data == "active":
+            # Someone typing a code they know, unaware the hospital was archived.
+            archived = queries.archived_with_code(filters.q.data)
     return render_template(
-        "hospitals/index.html", filters=filters, page=page, export_args=export_args()
+        "hospitals/index.html",
+        filters=filters,
+        page=page,
+        archived=archived,
+        export_args=export_args(),
     ), list_status(page)
 
 

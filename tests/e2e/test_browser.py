@@ -319,8 +319,8 @@ def test_demo_data_in_the_list(app, live_server, page, screenshots):
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(12)
     expect(page.locator(".pagination")).to_contain_text("Showing 1–12 of 12 hospitals")
-    # every demo hospital reported today
-    expect(page.locator("table.list tbody td", has_text=shown_day(today()))).to_have_count(12)
+    # seed-demo leaves a fifth of them (2 of 12) without today's report
+    expect(page.locator("table.list tbody td", has_text=shown_day(today()))).to_have_count(10)
     page.screenshot(path=screenshots / "readme-hospitals.png", full_page=True)
 
 
@@ -364,3 +364,147 @@ def test_an_administrator_makes_an_editor_who_then_enters_a_report(
         == 1
     )
     assert_log_clean(live_server, since)
+
+
+# --- Layout: nothing a person needs is cut off ----------------------------------------------
+
+# Where an element sits beside the boxes that could cut it off: its table cell and the
+# scrolling box of its table (null when it has none), and how far that box scrolls sideways.
+PLACED = """(el) => {
+  const box = (node) => {
+    if (!node) return null;
+    const r = node.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+  };
+  const wrap = el.closest('.table-wrap');
+  return {
+    own: box(el),
+    cell: box(el.closest('td, th')),
+    wrap: box(wrap),
+    overflow: wrap ? wrap.scrollWidth - wrap.clientWidth : 0,
+  };
+}"""
+
+
+def assert_not_cut_off(element, width: int) -> dict:
+    """`element` lies inside the window's width, its table's box and its own cell."""
+    place = element.evaluate(PLACED)
+    own, what = place["own"], f"{element.inner_text()!r}: {place}"
+    assert own["left"] >= 0 and own["right"] <= width, what
+    for outer in (place["cell"], place["wrap"]):
+        if outer is not None:
+            assert outer["left"] <= own["left"] and own["right"] <= outer["right"], what
+            assert outer["top"] <= own["top"] and own["bottom"] <= outer["bottom"], what
+    return place
+
+
+@pytest.mark.parametrize("width", [1280, 1600])
+def test_the_hospital_page_shows_every_report_action_at_1280_and_wider(
+    app, page, screenshots, width
+):
+    # Big figures, a confirmed unusual report with its long note, and notes: the widest rows.
+    note = (
+        "Admissions (1,480) is far from this hospital's last 30 reports (mean 310.2, usually "
+        "180–440). Bed occupancy jumps from 42.0 % to 98.7 % (56.7 points) since the report "
+        "of 2026-01-01."
+    )
+    reports = tuple(
+        {
+            "report_date": today() - timedelta(days=k),
+            "beds_total": 12_500,
+            "beds_occupied": 12_340,
+            "icu_beds_total": 1_500,
+            "icu_beds_occupied": 1_480,
+            "ventilators_total": 1_200,
+            "ventilators_in_use": 1_150,
+            "admissions": 14_800,
+            "discharges": 13_900,
+            "deaths": 1_250,
+            "notes": "Ward 7 closed for cleaning; figures phoned in by the night shift."
+            if k % 2
+            else None,
+            **({"outlier_confirmed": True, "outlier_note": note} if k == 1 else {}),
+        }
+        for k in range(6)
+    )
+    hospital_id = make_hospital(
+        app, reports=reports, code="SVC-014", name="St Vincent's Community Hospital"
+    )
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"/hospitals/{hospital_id}")
+    page.screenshot(path=screenshots / f"hospital-{width}.png", full_page=True)
+    actions = page.locator("table.list td.row-actions a")
+    expect(actions).to_have_count(6 * 3)
+    for i in range(actions.count()):
+        place = assert_not_cut_off(actions.nth(i), width)
+        # Its table fits: the actions are not behind a sideways scroll either.
+        assert place["overflow"] <= 0, f"the reports table scrolls sideways at {width} px"
+
+
+# Each visible text of the page's charts: its size on screen, in CSS pixels (the SVG's own
+# font size times the scale its viewBox is drawn at), and whether it lies inside its chart.
+CHART_TEXTS = """() => [...document.querySelectorAll('svg.chart__svg text')]
+  .filter((t) => t.getBoundingClientRect().width > 0)
+  .map((t) => {
+    const svg = t.ownerSVGElement, box = svg.getBoundingClientRect();
+    const r = t.getBoundingClientRect();
+    return {
+      text: t.textContent,
+      px: parseFloat(getComputedStyle(t).fontSize) * box.width / svg.viewBox.baseVal.width,
+      inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+        && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5,
+    };
+  })"""
+
+
+def test_the_dashboard_on_a_phone(app, page, screenshots):
+    """At 390 × 844: the network's figures on the first screen, nothing cut off at the edge,
+    chart text that can be read."""
+    names = ("St Vincent's Community Hospital and Rehabilitation Centre", "Eastbrook Clinic")
+    for n, region in enumerate(("North", "South-West Highlands", "East", "North")):
+        make_hospital(
+            app,
+            reports=tuple(
+                {"report_date": today() - timedelta(days=k), "beds_occupied": 100 + 20 * n}
+                for k in range(0 if n < 2 else 1, 30)  # the first two reported today
+            ),
+            code=f"PH-{n:03d}",
+            name=names[n - 2] if n >= 2 else f"{region} General",
+            region=region,
+        )
+    page.set_viewport_size(PHONE)
+    page.goto("/?days=30")
+    page.screenshot(path=screenshots / "dashboard-phone.png", full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The first screen holds the four network figures.
+    figures = page.locator(".totals dd.figure")
+    expect(figures).to_have_count(4)
+    for i in range(4):
+        box = figures.nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+
+    # Every "Enter report" link, and every table's first column, whole.
+    enter = page.locator("a.enter-report")
+    expect(enter).to_have_count(2)
+    for i in range(2):
+        assert_not_cut_off(enter.nth(i), PHONE["width"])
+    first_cells = page.locator("table.list tr > :first-child")
+    shown = [first_cells.nth(i) for i in range(first_cells.count())]
+    shown = [cell for cell in shown if cell.is_visible()]
+    assert len(shown) >= 8  # the regions (5 rows with heads) and the missing (3)
+    for cell in shown:
+        for part in (cell.locator("a"), cell):
+            if part.count():
+                assert_not_cut_off(part.first, PHONE["width"])
+
+    # Chart text at least 12 CSS pixels, inside its chart; the legends too.
+    texts = page.evaluate(CHART_TEXTS)
+    assert len(texts) > 10
+    small = [t for t in texts if t["px"] < 12 or not t["inside"]]
+    assert small == [], small
+    legends = page.locator(".chart__legend li")
+    assert legends.count() >= 2 + 2 * 3
+    for i in range(legends.count()):
+        size = legends.nth(i).evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
+        assert legends.nth(i).is_visible() and size >= 12

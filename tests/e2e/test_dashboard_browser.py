@@ -54,7 +54,7 @@ def test_dashboard_and_hospital_charts(app, page, screenshots):
     expect(page.locator("#coverage")).to_contain_text("What these figures cover")
     charts = page.locator("svg.chart__svg")
     expect(charts).to_have_count(3)
-    network = page.locator("figure:has(#chart-network-title) svg")
+    network = page.locator("figure:has(#chart-network-title) svg.chart__svg")
     drawn(network)
     series = network.locator("g.series")
     expect(series).to_have_count(2)
@@ -62,7 +62,7 @@ def test_dashboard_and_hospital_charts(app, page, screenshots):
         # 9 days with reports in the 30; the gap 4 days ago splits each line in two.
         assert vertices(series.nth(i)) == len(DAYS_WITH_REPORTS)
         expect(series.nth(i).locator("polyline")).to_have_count(2)
-    regions = page.locator("figure:has(#chart-regions-beds-title) svg g.series")
+    regions = page.locator("figure:has(#chart-regions-beds-title) svg.chart__svg g.series")
     expect(regions).to_have_count(2)
     # The figures' table opens from its summary and holds one row per day.
     figures = page.locator("figure:has(#chart-network-title) + details")
@@ -72,10 +72,13 @@ def test_dashboard_and_hospital_charts(app, page, screenshots):
 
     page.get_by_role("link", name="Last 365 days").click()
     expect(page.locator("svg.chart__svg").first).to_have_attribute("data-days", "365")
-    assert vertices(page.locator("figure:has(#chart-network-title) svg g.series").first) == 9
+    assert (
+        vertices(page.locator("figure:has(#chart-network-title) svg.chart__svg g.series").first)
+        == 9
+    )
 
     page.goto(f"/hospitals/{ids[0]}")
-    chart = page.locator("figure:has(#chart-hospital-title) svg")
+    chart = page.locator("figure:has(#chart-hospital-title) svg.chart__svg")
     drawn(chart)
     hospital_series = chart.locator("g.series")
     expect(hospital_series).to_have_count(2)
