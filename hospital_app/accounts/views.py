@@ -67,7 +67,15 @@ def edit(account_id: int):
         flash("Nothing was changed.", "info")
         return see_other(".index")
     if outcome is Outcome.SAVED:
-        flash(f"The account of {account.display_name} ({account.email}) was saved.", "success")
+        message = f"The account of {account.display_name} ({account.email}) was saved."
+        if form.unassigned:
+            role = account.role_label.lower()
+            message += (
+                f" As {'an' if role[0] in 'aeiou' else 'a'} {role} they have no hospitals: "
+                f"{', '.join(form.unassigned)} {'was' if len(form.unassigned) == 1 else 'were'} "
+                "unassigned."
+            )
+        flash(message, "success")
         return see_other(".index")
     return render_template(
         "accounts/edit.html", form=form, account=account, action=ActionForm()
