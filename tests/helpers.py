@@ -319,3 +319,15 @@ def page_text(response) -> str:
     """The page as a person reads it: tags dropped, white space folded, entities decoded."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+VERSION_RE = re.compile(r'name="version" type="hidden" value="(\d*)"')
+
+
+def confirmation_form(client, url: str) -> dict:
+    """What the button of a confirmation page (GET `url`) sends: its token and the version of
+    the record the page showed."""
+    html = client.get(url).get_data(as_text=True)
+    token, version = CSRF_RE.search(html), VERSION_RE.search(html)
+    assert token and version, f"no confirmation form on {url}"
+    return {"csrf_token": token.group(1), "version": version.group(1)}

@@ -9,6 +9,7 @@ import pytest
 from helpers import (
     ADMIN_EMAIL,
     PASSWORD,
+    confirmation_form,
     count,
     count_queries,
     csrf_token,
@@ -405,7 +406,7 @@ def test_edit_form_is_filled_in(app, client, hospitals):
     )
     assert 'id="hospital_codes-2" name="hospital_codes" type="checkbox" value="EAST-3"' in body
     assert f'href="/accounts/{user_id}/password"' in body
-    assert f'action="/accounts/{user_id}/deactivate"' in body
+    assert f'href="/accounts/{user_id}/deactivate"' in body
     assert f'href="/accounts/{user_id}/history"' in body
 
 
@@ -668,9 +669,44 @@ def test_deactivation_needs_the_csrf_token(app, client):
     assert fetch(app, Account, user_id).is_active is True
 
 
-def test_deactivation_is_a_post(app, client):
-    user_id = make_user(app, "viewer", email="vi@example.org")
-    assert client.get(f"/accounts/{user_id}/deactivate").status_code == 405
+def test_deactivation_asks_for_confirmation_first(app, client):
+    user_id = make_user(app, "viewer", email="vi@example.org", name="Vi Viewer")
+    edit_page = client.get(f"/accounts/{user_id}/edit").get_data(as_text=True)
+    assert f'href="/accounts/{user_id}/deactivate"' in edit_page
+    assert f'action="/accounts/{user_id}/deactivate"' not in edit_page  # no one-click button
+    response = client.get(f"/accounts/{user_id}/deactivate")
+    text = page_text(response)
+    assert response.status_code == 200
+    assert "Deactivate the account of Vi Viewer?" in text
+    assert "is signed out at once" in text and "Keep it active" in text
+    assert fetch(app, Account, user_id).is_active is True  # asking changed nothing
+
+    form = confirmation_form(client, f"/accounts/{user_id}/deactivate")
+    response = client.post(f"/accounts/{user_id}/deactivate", data=form)
+    assert response.status_code == 303
+    assert fetch(app, Account, user_id).is_active is False
+    response = client.get(f"/accounts/{user_id}/deactivate", follow_redirects=True)
+    assert "The account of Vi Viewer is already deactivated." in page_text(response)
+
+
+def test_deactivation_confirmed_after_someone_elses_edit_changes_nothing(app, client):
+    user_id = make_user(app, "viewer", email="vi@example.org", name="Vi Viewer")
+    form = confirmation_form(client, f"/accounts/{user_id}/deactivate")
+    csrf = form["csrf_token"]
+    rename = edit_form(app, user_id, csrf, display_name="Vi Renamed")
+    assert client.post(f"/accounts/{user_id}/edit", data=rename).status_code == 303
+    response = client.post(f"/accounts/{user_id}/deactivate", data=form)
+    assert response.status_code == 303
+    assert "after you opened it, so nothing was saved" in page_text(
+        client.get(f"/accounts/{user_id}/edit")
+    )
+    assert fetch(app, Account, user_id).is_active is True
+
+
+def test_ones_own_deactivation_page_says_why_not(app, client, admin_id):
+    response = client.get(f"/accounts/{admin_id}/deactivate", follow_redirects=True)
+    assert "You cannot deactivate your own account" in page_text(response)
+    assert fetch(app, Account, admin_id).is_active is True
 
 
 # --- Setting a new password ------------------------------------------------------------------

@@ -82,6 +82,9 @@ def edit(account_id: int):
     ), form_status(form)
 
 
+OWN_ACCOUNT = "You cannot deactivate your own account: another administrator can."
+
+
 def _set_active(account_id: int, active: bool):
     account = db.get_or_404(Account, account_id)
     form = ActionForm()
@@ -98,11 +101,7 @@ def _set_active(account_id: int, active: bool):
         account,
         already=account.is_active == active,
         apply=apply,
-        refusal=(
-            "You cannot deactivate your own account: another administrator can."
-            if not active and account.id == current_user.id
-            else None
-        ),
+        refusal=OWN_ACCOUNT if not active and account.id == current_user.id else None,
     )
     if active:
         saved = f"{name} can sign in again with their password."
@@ -121,9 +120,21 @@ def _set_active(account_id: int, active: bool):
     return see_other(".edit", account_id=account_id)
 
 
-@bp.post("/<int:account_id>/deactivate")
+@bp.route("/<int:account_id>/deactivate", methods=["GET", "POST"])
 def deactivate(account_id: int):
-    return _set_active(account_id, False)
+    """GET asks for confirmation; POST (with the form's token and version) deactivates."""
+    if request.method == "POST":
+        return _set_active(account_id, False)
+    account = db.get_or_404(Account, account_id)
+    if account.id == current_user.id:
+        flash(OWN_ACCOUNT, "error")
+        return see_other(".edit", account_id=account.id)
+    if not account.is_active:
+        flash(f"The account of {account.display_name} is already deactivated.", "info")
+        return see_other(".edit", account_id=account.id)
+    return render_template(
+        "accounts/deactivate.html", account=account, form=ActionForm(obj=account)
+    )
 
 
 @bp.post("/<int:account_id>/activate")
