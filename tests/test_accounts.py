@@ -450,6 +450,15 @@ def test_edit_only_the_hospitals(app, client, hospitals):
     assert audit_entries(app, user_id)[-1].changes == {"hospitals": [["NRH-001"], ["SGH-002"]]}
 
 
+def test_unticking_every_hospital_leaves_the_editor_with_none(app, client, hospitals):
+    user_id = make_user(app, "editor", email="ed@example.org", hospitals=(hospitals["NRH-001"],))
+    csrf = csrf_token(client, f"/accounts/{user_id}/edit")
+    form = edit_form(app, user_id, csrf)
+    del form["hospital_codes"]  # a browser sends no value for a box left unticked
+    assert client.post(f"/accounts/{user_id}/edit", data=form).status_code == 303
+    assert user_by_email(app, "ed@example.org").codes == []
+
+
 def test_saving_an_unchanged_form_changes_nothing(app, client, hospitals):
     user_id = make_user(
         app,
