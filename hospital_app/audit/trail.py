@@ -76,7 +76,7 @@ ACTIONS: dict[str, str] = {
     "restore": "Restore",
     "deactivate": "Deactivate",
     "activate": "Activate",
-    "password": "Password",
+    "password": "New password",
 }
 
 _ORDER: dict[str, dict[str, int]] = {
