@@ -22,11 +22,13 @@ def day(value: date | datetime | None) -> str:
 
 
 def moment(value: datetime | None) -> str:
-    """A stored (naive UTC) time, in the hospitals' time zone, to the minute."""
+    """A stored (naive UTC) time, in the hospitals' time zone, to the minute, with the zone's
+    abbreviation (e.g. "28 Nov 2026, 14:05 UTC"): a time read on a page, in an email or over
+    the phone then says which clock it is on."""
     if value is None:
         return "—"
     local = value.replace(tzinfo=UTC).astimezone(rules.zone())
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
 def audit_value(value) -> str:

@@ -347,3 +347,15 @@ def hidden_fields(response, prefix: str = "") -> dict[str, str]:
 
     Inputs().feed(response.get_data(as_text=True))
     return found
+
+
+VERSION_RE = re.compile(r'name="version" type="hidden" value="(\d*)"')
+
+
+def confirmation_form(client, url: str) -> dict:
+    """What the button of a confirmation page (GET `url`) sends: its token and the version of
+    the record the page showed."""
+    html = client.get(url).get_data(as_text=True)
+    token, version = CSRF_RE.search(html), VERSION_RE.search(html)
+    assert token and version, f"no confirmation form on {url}"
+    return {"csrf_token": token.group(1), "version": version.group(1)}

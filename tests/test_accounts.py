@@ -9,6 +9,7 @@ import pytest
 from helpers import (
     ADMIN_EMAIL,
     PASSWORD,
+    confirmation_form,
     count,
     count_queries,
     csrf_token,
@@ -19,11 +20,11 @@ from helpers import (
     page_text,
     signed_in_client,
 )
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
 from hospital_app.extensions import db
-from hospital_app.models import Account, AuditEntry
+from hospital_app.models import Account, AuditEntry, Hospital
 
 NEW_PASSWORD = "purple elephant sings loudly"
 
@@ -33,7 +34,7 @@ def new_account_form(csrf: str, **overrides) -> dict:
         "email": "nurse@example.org",
         "display_name": "Nina Nurse",
         "role": "viewer",
-        "hospital_codes": "",
+        "hospital_codes": [],
         "password": NEW_PASSWORD,
         "confirm": NEW_PASSWORD,
         "csrf_token": csrf,
@@ -46,7 +47,7 @@ def edit_form(app, user_id: int, csrf: str, **overrides) -> dict:
     """The edit form as the page fills it in, with some values changed."""
     with app.app_context():
         user = db.session.get(Account, user_id)
-        codes = ", ".join(h.code for h in user.hospitals)
+        codes = [h.code for h in user.hospitals]
         values = {
             "email": user.email,
             "display_name": user.display_name,
@@ -187,13 +188,51 @@ def test_list_pages(app, client):
     assert "Showing 6–8 of 8 accounts" in text
 
 
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"),
+    [
+        ("?q=ed", ["ed@example.org"], ["vi@example.org"]),  # part of a name, any case
+        ("?q=VI%40EXAMPLE", ["vi@example.org"], ["ed@example.org"]),  # part of an email
+        ("?q=%20%20viewer%20", ["vi@example.org"], ["ed@example.org"]),
+        ("?q=ed&role=viewer", [], ["ed@example.org", "vi@example.org"]),
+        ("?q=%25", [], ["ed@example.org", "vi@example.org"]),  # % is a character, not "any"
+    ],
+)
+def test_list_search_by_name_or_email(app, client, query, shown, hidden):
+    make_user(app, "editor", email="ed@example.org", name="Ed Editor")
+    make_user(app, "viewer", email="vi@example.org", name="Vi Viewer")
+    response = client.get("/accounts" + query)
+    assert response.status_code == 200
+    text = page_text(response)
+    assert all(email in text for email in shown)
+    assert not any(email in text for email in hidden)
+    if not shown:
+        assert "No account matches these filters." in text
+
+
+def test_list_search_is_kept_by_the_pages(app, client):
+    for n in range(7):
+        make_user(app, "viewer", email=f"v{n}@example.org", name=f"Nurse {n}")
+    make_user(app, "viewer", email="other@example.org", name="Someone Else")
+    response = client.get("/accounts?q=nurse")
+    assert "Showing 1–5 of 7 accounts" in page_text(response)
+    assert 'href="/accounts?q=nurse&amp;page=2"' in response.get_data(as_text=True)
+    assert "Showing 6–7 of 7 accounts" in page_text(client.get("/accounts?q=nurse&page=2"))
+
+
+def test_a_search_too_long_gets_a_400(client):
+    response = client.get("/accounts?q=" + "x" * 201)
+    assert response.status_code == 400
+    assert "Search with at most 200 characters." in page_text(response)
+
+
 def test_list_takes_the_same_number_of_queries_for_2_and_12_accounts(app, client, hospitals):
     app.config["PER_PAGE"] = 50
     ids = list(hospitals.values())
 
     def queries() -> int:
         with count_queries(app) as statements:
-            assert client.get("/accounts").status_code == 200
+            assert client.get("/accounts?q=example").status_code == 200
         return len(statements)
 
     make_user(app, "editor", email="e0@example.org", hospitals=tuple(ids))
@@ -229,7 +268,8 @@ def test_new_form_starts_empty_with_role_help(client):
     text = page_text(response)
     assert response.status_code == 200
     assert "Viewer: sees everything, changes nothing." in text
-    assert "Hospital codes" in text and "Password, again" in text
+    assert "Hospitals (optional)" in text and "Password, again" in text
+    assert "No active hospital is registered yet." in text
 
 
 def test_create_a_viewer(app, client, admin_id):
@@ -257,7 +297,7 @@ def test_create_a_viewer(app, client, admin_id):
 
 def test_create_an_editor_with_hospitals(app, client, hospitals, admin_id):
     csrf = csrf_token(client, "/accounts/new")
-    form = new_account_form(csrf, role="editor", hospital_codes="sgh-002,\n nrh-001  sgh-002")
+    form = new_account_form(csrf, role="editor", hospital_codes=["sgh-002", "NRH-001", "SGH-002"])
     assert client.post("/accounts/new", data=form).status_code == 303
     user = user_by_email(app, "nurse@example.org")
     assert user.role == "editor" and user.codes == ["NRH-001", "SGH-002"]
@@ -287,18 +327,18 @@ def test_create_an_editor_with_hospitals(app, client, hospitals, admin_id):
         ),
         ({"confirm": "something else entirely"}, "Password, again", "are not the same"),
         (
-            {"role": "editor", "hospital_codes": "NRH-001, NOPE-1 nope-2"},
-            "Hospital codes",
+            {"role": "editor", "hospital_codes": ["NRH-001", "NOPE-1", "nope-2"]},
+            "Hospitals",
             "No hospital has these codes: NOPE-1, NOPE-2.",
         ),
         (
-            {"role": "viewer", "hospital_codes": "NRH-001"},
-            "Hospital codes",
+            {"role": "viewer", "hospital_codes": ["NRH-001"]},
+            "Hospitals",
             "Only editors are assigned to hospitals",
         ),
         (
-            {"role": "admin", "hospital_codes": "NRH-001"},
-            "Hospital codes",
+            {"role": "admin", "hospital_codes": ["NRH-001"]},
+            "Hospitals",
             "Only editors are assigned to hospitals",
         ),
     ],
@@ -356,9 +396,17 @@ def test_edit_form_is_filled_in(app, client, hospitals):
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'value="ed@example.org"' in body and 'value="Ed Editor"' in body
-    assert "NRH-001, SGH-002</textarea>" in body
+    # Every active hospital is a checkbox, the assigned ones ticked and first.
+    text = page_text(response)
+    assert text.index("NRH-001 — Hospital NRH-001") < text.index("EAST-3 — Hospital EAST-3")
+    assert text.index("SGH-002 — Hospital SGH-002") < text.index("EAST-3 — Hospital EAST-3")
+    assert (
+        'checked id="hospital_codes-0" name="hospital_codes" type="checkbox" value="NRH-001"'
+        in body
+    )
+    assert 'id="hospital_codes-2" name="hospital_codes" type="checkbox" value="EAST-3"' in body
     assert f'href="/accounts/{user_id}/password"' in body
-    assert f'action="/accounts/{user_id}/deactivate"' in body
+    assert f'href="/accounts/{user_id}/deactivate"' in body
     assert f'href="/accounts/{user_id}/history"' in body
 
 
@@ -370,7 +418,7 @@ def test_edit_role_and_hospitals(app, client, hospitals, admin_id):
         user_id,
         csrf,
         role="editor",
-        hospital_codes="east-3 NRH-001",
+        hospital_codes=["east-3", "NRH-001"],
         display_name="Vi  Editor",
         email="VI.Editor@example.org",
     )
@@ -396,10 +444,19 @@ def test_edit_role_and_hospitals(app, client, hospitals, admin_id):
 def test_edit_only_the_hospitals(app, client, hospitals):
     user_id = make_user(app, "editor", email="ed@example.org", hospitals=(hospitals["NRH-001"],))
     csrf = csrf_token(client, f"/accounts/{user_id}/edit")
-    form = edit_form(app, user_id, csrf, hospital_codes="SGH-002")
+    form = edit_form(app, user_id, csrf, hospital_codes=["SGH-002"])
     assert client.post(f"/accounts/{user_id}/edit", data=form).status_code == 303
     assert user_by_email(app, "ed@example.org").codes == ["SGH-002"]
     assert audit_entries(app, user_id)[-1].changes == {"hospitals": [["NRH-001"], ["SGH-002"]]}
+
+
+def test_unticking_every_hospital_leaves_the_editor_with_none(app, client, hospitals):
+    user_id = make_user(app, "editor", email="ed@example.org", hospitals=(hospitals["NRH-001"],))
+    csrf = csrf_token(client, f"/accounts/{user_id}/edit")
+    form = edit_form(app, user_id, csrf)
+    del form["hospital_codes"]  # a browser sends no value for a box left unticked
+    assert client.post(f"/accounts/{user_id}/edit", data=form).status_code == 303
+    assert user_by_email(app, "ed@example.org").codes == []
 
 
 def test_saving_an_unchanged_form_changes_nothing(app, client, hospitals):
@@ -411,8 +468,10 @@ def test_saving_an_unchanged_form_changes_nothing(app, client, hospitals):
     )
     before = all_users(app)
     csrf = csrf_token(client, f"/accounts/{user_id}/edit")
-    # the same codes, typed in another order and case
-    form = edit_form(app, user_id, csrf, hospital_codes="sgh-002\nnrh-001", email="ED@example.org")
+    # the same hospitals, sent in another order (and the email in another case)
+    form = edit_form(
+        app, user_id, csrf, hospital_codes=["SGH-002", "NRH-001"], email="ED@example.org"
+    )
     response = client.post(f"/accounts/{user_id}/edit", data=form)
     assert response.status_code == 303
     assert "Nothing was changed." in page_text(client.get("/accounts"))
@@ -426,8 +485,7 @@ def test_saving_an_unchanged_form_changes_nothing(app, client, hospitals):
         ({"email": "Other@Example.org"}, "other@example.org already has an account"),
         ({"email": "a@"}, "Enter an email address like name@hospital.org."),
         ({"display_name": ""}, "Enter the person's name."),
-        ({"hospital_codes": "NRH-001 MISSING"}, "No hospital has the code MISSING."),
-        ({"role": "viewer"}, "Only editors are assigned to hospitals"),
+        ({"hospital_codes": ["NRH-001", "MISSING"]}, "No hospital has the code MISSING."),
     ],
 )
 def test_edit_errors_change_nothing(app, client, hospitals, overrides, message):
@@ -443,6 +501,77 @@ def test_edit_errors_change_nothing(app, client, hospitals, overrides, message):
     assert message in page_text(response)
     assert all_users(app) == before
     assert count(app, AuditEntry) == audit_before
+
+
+@pytest.mark.parametrize(("role", "label"), [("viewer", "a viewer"), ("admin", "an administrator")])
+def test_a_new_role_takes_an_editors_hospitals_away(app, client, hospitals, admin_id, role, label):
+    user_id = make_user(
+        app,
+        "editor",
+        email="ed@example.org",
+        name="Ed Editor",
+        hospitals=(hospitals["NRH-001"], hospitals["SGH-002"]),
+    )
+    csrf = csrf_token(client, f"/accounts/{user_id}/edit")
+    # The boxes are still ticked as the page drew them.
+    form = edit_form(app, user_id, csrf, role=role)
+    assert form["hospital_codes"] == ["NRH-001", "SGH-002"]
+    response = client.post(f"/accounts/{user_id}/edit", data=form)
+    assert response.status_code == 303
+    assert (
+        f"The account of Ed Editor (ed@example.org) was saved. As {label} they have no "
+        "hospitals: NRH-001, SGH-002 were unassigned."
+    ) in page_text(client.get("/accounts"))
+    user = user_by_email(app, "ed@example.org")
+    assert (user.role, user.codes) == (role, [])
+    entry = audit_entries(app, user_id)[-1]
+    assert (entry.action, entry.user_id) == ("update", admin_id)
+    assert entry.changes == {
+        "role": ["editor", role],
+        "hospitals": [["NRH-001", "SGH-002"], []],
+    }
+    history = page_text(client.get(f"/accounts/{user_id}/history"))
+    assert "Assigned hospitals NRH-001, SGH-002 → changed to none" in history
+
+
+def test_hospitals_ticked_for_a_viewer_are_still_refused(app, client, hospitals):
+    user_id = make_user(app, "viewer", email="vi@example.org")
+    before = all_users(app)
+    csrf = csrf_token(client, f"/accounts/{user_id}/edit")
+    form = edit_form(app, user_id, csrf, hospital_codes=["NRH-001"])
+    response = client.post(f"/accounts/{user_id}/edit", data=form)
+    assert response.status_code == 422
+    assert "Only editors are assigned to hospitals" in page_text(response)
+    assert all_users(app) == before
+
+
+def test_an_archived_hospital_stays_ticked_until_unticked(app, client, hospitals):
+    archived = make_hospital(app, code="OLD-1", name="Old Hospital")
+    make_hospital(app, code="GONE-1", name="Gone Hospital")
+    with app.app_context():
+        db.session.execute(
+            update(Hospital).where(Hospital.code.in_(["OLD-1", "GONE-1"])).values(is_active=False)
+        )
+        db.session.commit()
+    user_id = make_user(app, "editor", email="ed@example.org", hospitals=(archived,))
+    text = page_text(client.get(f"/accounts/{user_id}/edit"))
+    assert "OLD-1 — Old Hospital" in text  # assigned: kept on the form
+    assert "GONE-1" not in text  # archived and not assigned: not offered
+    csrf = csrf_token(client, f"/accounts/{user_id}/edit")
+    form = edit_form(app, user_id, csrf, display_name="Ed Renamed")
+    assert client.post(f"/accounts/{user_id}/edit", data=form).status_code == 303
+    assert user_by_email(app, "ed@example.org").codes == ["OLD-1"]
+
+
+def test_the_hospital_list_has_a_search_box_for_scripts_only(app, client, hospitals):
+    body = client.get("/accounts/new").get_data(as_text=True)
+    assert (
+        '<div class="checkbox-list__filter" data-filter-list="hospital_codes-choices" hidden>'
+        in body
+    )
+    assert '<script src="/static/js/filter-choices.js" defer></script>' in body
+    assert "<script>" not in body  # no inline script: the CSP forbids them
+    assert client.get("/static/js/filter-choices.js").status_code == 200
 
 
 def test_an_administrator_cannot_remove_their_own_admin_role(app, client, admin_id):
@@ -549,9 +678,44 @@ def test_deactivation_needs_the_csrf_token(app, client):
     assert fetch(app, Account, user_id).is_active is True
 
 
-def test_deactivation_is_a_post(app, client):
-    user_id = make_user(app, "viewer", email="vi@example.org")
-    assert client.get(f"/accounts/{user_id}/deactivate").status_code == 405
+def test_deactivation_asks_for_confirmation_first(app, client):
+    user_id = make_user(app, "viewer", email="vi@example.org", name="Vi Viewer")
+    edit_page = client.get(f"/accounts/{user_id}/edit").get_data(as_text=True)
+    assert f'href="/accounts/{user_id}/deactivate"' in edit_page
+    assert f'action="/accounts/{user_id}/deactivate"' not in edit_page  # no one-click button
+    response = client.get(f"/accounts/{user_id}/deactivate")
+    text = page_text(response)
+    assert response.status_code == 200
+    assert "Deactivate the account of Vi Viewer?" in text
+    assert "is signed out at once" in text and "Keep it active" in text
+    assert fetch(app, Account, user_id).is_active is True  # asking changed nothing
+
+    form = confirmation_form(client, f"/accounts/{user_id}/deactivate")
+    response = client.post(f"/accounts/{user_id}/deactivate", data=form)
+    assert response.status_code == 303
+    assert fetch(app, Account, user_id).is_active is False
+    response = client.get(f"/accounts/{user_id}/deactivate", follow_redirects=True)
+    assert "The account of Vi Viewer is already deactivated." in page_text(response)
+
+
+def test_deactivation_confirmed_after_someone_elses_edit_changes_nothing(app, client):
+    user_id = make_user(app, "viewer", email="vi@example.org", name="Vi Viewer")
+    form = confirmation_form(client, f"/accounts/{user_id}/deactivate")
+    csrf = form["csrf_token"]
+    rename = edit_form(app, user_id, csrf, display_name="Vi Renamed")
+    assert client.post(f"/accounts/{user_id}/edit", data=rename).status_code == 303
+    response = client.post(f"/accounts/{user_id}/deactivate", data=form)
+    assert response.status_code == 303
+    assert "after you opened it, so nothing was saved" in page_text(
+        client.get(f"/accounts/{user_id}/edit")
+    )
+    assert fetch(app, Account, user_id).is_active is True
+
+
+def test_ones_own_deactivation_page_says_why_not(app, client, admin_id):
+    response = client.get(f"/accounts/{admin_id}/deactivate", follow_redirects=True)
+    assert "You cannot deactivate your own account" in page_text(response)
+    assert fetch(app, Account, admin_id).is_active is True
 
 
 # --- Setting a new password ------------------------------------------------------------------

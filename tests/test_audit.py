@@ -295,6 +295,9 @@ def test_audit_page_filters_by_person_record_type_and_dates(app, client, csrf, a
         ("?date_from=yesterday", "Not a valid date value"),
         ("?date_from=2024-05-02&date_to=2024-05-01", "The end date is before the start date."),
         ("?page=0", "Page numbers start at 1."),
+        ("?hospital=999999", "is not one of the choices"),
+        ("?hospital=x", "is not one of the choices"),
+        ("?action=burn", "is not one of the choices"),
     ],
 )
 def test_bad_audit_filters_get_a_message_not_a_500(app, client, query, message):
@@ -304,6 +307,7 @@ def test_bad_audit_filters_get_a_message_not_a_500(app, client, query, message):
 
 
 def test_audit_page_queries_do_not_grow_with_the_trail(app, client):
+    make_hospital(app, code="H-FIRST")
     with count_queries(app) as few:
         assert client.get("/audit").status_code == 200
     for n in range(12):
@@ -311,3 +315,69 @@ def test_audit_page_queries_do_not_grow_with_the_trail(app, client):
     with count_queries(app) as many:
         assert client.get("/audit").status_code == 200
     assert len(many) == len(few)
+
+
+def test_audit_names_the_hospital_of_a_report_by_code_and_name(app, client):
+    hospital_id = make_hospital(app, name="Northside & Co", reports=())
+    make_report(app, hospital_id)
+    response = client.get("/audit?record_type=report")
+    text = page_text(response)
+    assert "of NRH-001 Northside & Co" in text
+    assert "Hospital NRH-001 Northside & Co" in text  # the hospital field of the new report
+    assert "#" not in text.split("Filter", 2)[-1]
+    assert "Northside &amp;amp;" not in response.get_data(as_text=True)
+
+
+def test_changes_are_listed_in_the_order_of_the_form(app, client, csrf):
+    hospital_id = make_hospital(app, reports=())
+    report_id = make_report(app, hospital_id, admissions=30, beds_total=200, notes="first")
+    data = report_form(csrf, admissions=31, beds_total=210, notes="corrected")
+    assert client.post(f"/reports/{report_id}/edit", data=data).status_code == 303
+    edit_hospital = hospital_form(csrf, code="NRH-009", city="Elsewhere")
+    assert client.post(f"/hospitals/{hospital_id}/edit", data=edit_hospital).status_code == 303
+    text = page_text(client.get("/audit?action=update"))
+    # The report form: the day's figures (admissions), then the capacity, then the notes.
+    report = [text.index("Admissions 30"), text.index("Total beds 200"), text.index("Notes first")]
+    assert report == sorted(report)
+    # The hospital form: the code before the city.
+    assert text.index("Facility code NRH-001") < text.index("City Ashford")
+
+
+def test_times_say_their_time_zone(app, client):
+    make_hospital(app, reports=())
+    with app.app_context():
+        db.session.execute(update(AuditEntry).values(created_at=datetime(2026, 11, 28, 14, 5)))
+        db.session.commit()
+    assert "28 Nov 2026, 14:05 UTC" in page_text(client.get("/audit"))
+
+
+def test_times_are_shown_in_the_configured_zone(migrated_url):
+    with fresh_app(migrated_url, TIMEZONE="Europe/Paris") as app:
+        from hospital_app.templating import moment
+
+        with app.app_context():
+            assert moment(datetime(2026, 11, 28, 14, 5)) == "28 Nov 2026, 15:05 CET"
+            assert moment(datetime(2026, 7, 1, 14, 5)) == "1 Jul 2026, 16:05 CEST"
+
+
+def test_audit_page_filters_by_hospital_and_action_and_pages_keep_them(app, client, csrf):
+    mine = make_hospital(app, reports=())
+    other = make_hospital(app, code="OTH-1", name="Other", reports=())
+    for d in range(1, 8):
+        make_report(app, mine, report_date=today() - timedelta(days=d))
+    make_report(app, other)
+    client.post(f"/hospitals/{other}/archive", data={"csrf_token": csrf})
+
+    text = page_text(client.get(f"/audit?hospital={mine}"))
+    assert "Showing 1–5 of 8 changes" in text  # the hospital and its 7 reports
+    assert "OTH-1" not in text.split("Filter", 2)[-1]
+    html = client.get(f"/audit?hospital={mine}&action=create").get_data(as_text=True)
+    assert f"?hospital={mine}&amp;action=create&amp;page=2" in html
+    second = page_text(client.get(f"/audit?hospital={mine}&action=create&page=2"))
+    assert "Showing 6–8 of 8 changes" in second
+
+    archived = page_text(client.get("/audit?action=archive"))
+    assert "Showing 1–1 of 1 changes" in archived
+    assert "Hospital OTH-1 Other" in archived
+    options = page_text(client.get("/audit"))
+    assert "NRH-001 — Northside Regional Hospital" in options and "Deactivate" in options

@@ -155,7 +155,7 @@ def test_deleting_a_report_someone_changed_meanwhile_deletes_nothing(app, client
 def test_archiving_from_a_page_opened_before_an_edit_archives_nothing(app, client):
     hospital_id = make_hospital(app)
     bea = second_person(app)
-    stale = opened(bea, f"/hospitals/{hospital_id}")
+    stale = opened(bea, f"/hospitals/{hospital_id}/archive")
     edit_page = opened(client, f"/hospitals/{hospital_id}/edit")
     client.post(
         f"/hospitals/{hospital_id}/edit",
@@ -172,7 +172,7 @@ def test_archiving_from_a_page_opened_before_an_edit_archives_nothing(app, clien
     assert "Check the hospital below, then try again." in text
     assert fetch(app, Hospital, hospital_id).is_active is True
 
-    fresh = opened(bea, f"/hospitals/{hospital_id}")
+    fresh = opened(bea, f"/hospitals/{hospital_id}/archive")
     bea.post(
         f"/hospitals/{hospital_id}/archive",
         data={"csrf_token": fresh["csrf"], "version": fresh["version"]},
@@ -242,10 +242,11 @@ def test_every_page_that_changes_a_record_carries_its_current_version(app, clien
         db.session.get(Report, report_id).deaths = 4
         db.session.commit()
     assert opened(client, f"/hospitals/{hospital_id}/edit")["version"] == "2"
-    assert opened(client, f"/hospitals/{hospital_id}")["version"] == "2"  # archive button
+    assert opened(client, f"/hospitals/{hospital_id}/archive")["version"] == "2"
     assert opened(client, f"/reports/{report_id}/edit")["version"] == "2"
     assert opened(client, f"/reports/{report_id}/delete")["version"] == "2"
     assert opened(client, f"/accounts/{target}/edit")["version"] == "1"
+    assert opened(client, f"/accounts/{target}/deactivate")["version"] == "1"
 
 
 def test_a_report_deleted_meanwhile_says_who_deleted_it(app, client, login_as):
@@ -276,7 +277,7 @@ def test_a_damaged_version_on_a_button_changes_nothing(app, client, admin_id):
     hospital_id = make_hospital(app, reports=())
     report_id = make_report(app, hospital_id)
     target = make_user(app, "viewer", email="val@example.org")
-    token = opened(client, f"/hospitals/{hospital_id}")["csrf"]
+    token = opened(client, f"/hospitals/{hospital_id}/archive")["csrf"]
     damaged = {"csrf_token": token, "version": "1x"}
 
     archived = client.post(f"/hospitals/{hospital_id}/archive", data=damaged, follow_redirects=True)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from helpers import (
+    confirmation_form,
     count,
     count_queries,
     csrf_token,
@@ -430,14 +431,54 @@ def test_archiving_twice_says_so_and_changes_nothing(app, client, csrf):
 
 def test_archive_needs_a_post_with_a_token(app, client):
     hospital_id = make_hospital(app)
-    assert client.get(f"/hospitals/{hospital_id}/archive").status_code == 405
+    assert client.get(f"/hospitals/{hospital_id}/archive").status_code == 200  # asks first
     assert client.post(f"/hospitals/{hospital_id}/archive").status_code == 400
     assert fetch(app, Hospital, hospital_id).is_active is True
 
 
+def test_archive_asks_for_confirmation_first(app, client):
+    hospital_id = make_hospital(app)
+    detail = client.get(f"/hospitals/{hospital_id}").get_data(as_text=True)
+    assert f'href="/hospitals/{hospital_id}/archive"' in detail
+    assert f'action="/hospitals/{hospital_id}/archive"' not in detail  # no one-click archive
+    response = client.get(f"/hospitals/{hospital_id}/archive")
+    text = page_text(response)
+    assert response.status_code == 200
+    assert "Archive Northside Regional Hospital (NRH-001)?" in text
+    assert "takes no new reports" in text and "Keep it active" in text
+    assert fetch(app, Hospital, hospital_id).is_active is True  # asking changed nothing
+
+    form = confirmation_form(client, f"/hospitals/{hospital_id}/archive")
+    response = client.post(f"/hospitals/{hospital_id}/archive", data=form)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/hospitals/{hospital_id}"
+    assert fetch(app, Hospital, hospital_id).is_active is False
+    # Archived: asking again only says so; restoring needs no confirmation.
+    response = client.get(f"/hospitals/{hospital_id}/archive", follow_redirects=True)
+    assert "is already archived" in page_text(response)
+    assert f'action="/hospitals/{hospital_id}/restore"' in response.get_data(as_text=True)
+
+
+def test_archive_confirmed_after_someone_elses_edit_changes_nothing(app, client, csrf):
+    hospital_id = make_hospital(app)
+    form = confirmation_form(client, f"/hospitals/{hospital_id}/archive")
+    edit = hospital_form(csrf, name="Renamed Meanwhile")
+    assert client.post(f"/hospitals/{hospital_id}/edit", data=edit).status_code == 303
+    response = client.post(f"/hospitals/{hospital_id}/archive", data=form)
+    assert response.status_code == 303
+    assert "after you opened it, so nothing was saved" in page_text(
+        client.get(f"/hospitals/{hospital_id}")
+    )
+    assert fetch(app, Hospital, hospital_id).is_active is True
+
+
+def test_archive_page_of_unknown_hospital_is_a_404(client):
+    assert client.get("/hospitals/999999/archive").status_code == 404
+
+
 def test_csrf_token_from_one_page_serves_every_form(app, client):
     hospital_id = make_hospital(app)
-    token = csrf_token(client, f"/hospitals/{hospital_id}")
+    token = csrf_token(client, f"/hospitals/{hospital_id}/edit")
     assert (
         client.post(f"/hospitals/{hospital_id}/archive", data={"csrf_token": token}).status_code
         == 303

@@ -77,6 +77,7 @@ MATRIX = [
     ("GET",   "/hospitals/{h}",           LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/hospitals/{h}/edit",      LOGIN, EDIT,      EDIT,    EDIT,     200,  NA),
     ("POST",  "/hospitals/{h}/edit",      LOGIN, EDIT,      EDIT,    EDIT,     303,  NA),
+    ("GET",   "/hospitals/{h}/archive",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  200,  NA),
     ("POST",  "/hospitals/{h}/archive",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  303,  NA),
     ("POST",  "/hospitals/{a}/restore",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  303,  ARCHIVE),
     ("GET",   "/hospitals/{h}/reports/new", LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
@@ -104,6 +105,7 @@ MATRIX = [
     ("POST",  "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    303,  NA),
     ("GET",   "/accounts/{u}/edit",          LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("POST",  "/accounts/{u}/edit",          LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("GET",   "/accounts/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("POST",  "/accounts/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    303,  NA),
     ("POST",  "/accounts/{x}/activate",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
     ("GET",   "/accounts/{u}/password",      LOGIN, USERS,     USERS,   USERS,    200,  NA),
@@ -407,7 +409,7 @@ def test_an_administrator_is_shown_every_action(world):
     h = world.ids["admin"]["h"]
     detail = world.admin.get(f"/hospitals/{h}").get_data(as_text=True)
     header = world.admin.get("/hospitals").get_data(as_text=True)
-    for link in (f'href="/hospitals/{h}/edit"', f'action="/hospitals/{h}/archive"'):
+    for link in (f'href="/hospitals/{h}/edit"', f'href="/hospitals/{h}/archive"'):
         assert link in detail
     for link in ('href="/hospitals/new"', 'href="/accounts"', 'href="/audit"'):
         assert link in header

@@ -4,7 +4,6 @@ exist), with the rules of rules.py: written once, for the accounts form and for
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -14,18 +13,11 @@ from .. import rules
 from ..extensions import db
 from ..models import Account, Hospital
 
-_CODE_SEPARATORS = re.compile(r"[\s,;]+")
-
 
 def unique_codes(typed: Iterable[str]) -> list[str]:
     """Facility codes normalised, blanks dropped, each once, in the order typed."""
     codes = (rules.normalise_code(code) for code in typed)
     return list(dict.fromkeys(code for code in codes if code))
-
-
-def parse_codes(text: str | None) -> list[str]:
-    """Facility codes typed in one box, separated by commas, spaces or new lines."""
-    return unique_codes(_CODE_SEPARATORS.split(text or ""))
 
 
 def _unknown_codes_message(unknown: list[str]) -> str:

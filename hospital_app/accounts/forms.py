@@ -4,14 +4,28 @@ password), and the list's filters. Their rules are checks.check_account, which
 
 from __future__ import annotations
 
-from wtforms import EmailField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms import EmailField, SearchField, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import rules
 from ..models import Account, Hospital, utcnow
 from ..password_entry import NewPasswordForm
 from ..web import Choice, OrderedForm, PageArgs, form_values
-from .checks import check_account, parse_codes
+from . import queries
+from .checks import check_account, unique_codes
+
+
+class HospitalChoice(SelectMultipleField):
+    """Hospitals picked by ticking them, one checkbox each, its value the facility code.
+    A code that is not among the boxes (a hospital archived or recoded since the page was
+    drawn) is left to check_account, which says which one it is."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        pass
 
 
 def role_choices() -> list[SelectChoice]:
@@ -46,36 +60,53 @@ class AccountForm(OrderedForm):
         validators=[DataRequired("Choose what the account may do.")],
         description=role_help(),
     )
-    hospital_codes = TextAreaField(
-        "Hospital codes",
-        description="Editors only: the facility codes of the hospitals whose reports they "
-        "may enter and change, separated by commas, spaces or new lines, e.g. NRH-001, SGH-002.",
-        render_kw={"rows": 3, "spellcheck": "false", "autocapitalize": "characters"},
+    hospital_codes = HospitalChoice(
+        "Hospitals",
+        description="Editors only: tick the hospitals whose reports they may enter and change.",
     )
 
     def __init__(self, *args, account: Account | None = None, me: Account | None = None, **kw):
+        assigned = list(account.hospitals) if account is not None else []
         if account is not None:
-            kw.setdefault("hospital_codes", ", ".join(h.code for h in account.hospitals))
+            kw.setdefault("hospital_codes", [h.code for h in assigned])
         super().__init__(*args, obj=account, **kw)
         self.account = account
         self.me = me
         self.hospitals: list[Hospital] = []  # filled in by validation
+        # Hospitals an editor's new role took away (the view names them); filled in by validation.
+        self.unassigned: list[str] = []
+        # The assigned ones first, then every other active hospital: what an editor is likely
+        # to keep is at hand, and the rest is one tick away.
+        self.hospital_codes.choices = [
+            SelectChoice(h.code, f"{h.code} — {h.name} ({h.region})")
+            for h in queries.assignable_hospitals(assigned)
+        ]
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if self.email.errors or self.display_name.errors or self.role.errors:
             return False
+        codes = unique_codes(self.hospital_codes.data or [])
+        if (
+            self.account is not None
+            and self.account.role == "editor"
+            and self.role.data != "editor"
+        ):
+            # Only editors have hospitals: a new role takes them away rather than being
+            # refused, and the page says which.
+            self.unassigned = sorted(h.code for h in self.account.hospitals)
+            codes = []
         checked = check_account(
             self.email.data,
             self.display_name.data,
             self.role.data,
-            parse_codes(self.hospital_codes.data),
+            codes,
             account=self.account,
             me=self.me,
         )
         self.hospitals = checked.hospitals
         for name, messages in checked.errors.items():
-            # The hospitals are typed as their codes, in one box.
+            # The hospitals are ticked by their codes.
             field = self.hospital_codes if name == "hospitals" else self[name]
             field.errors.extend(messages)
         return valid and not checked.errors
@@ -133,6 +164,11 @@ class NewAccountForm(AccountForm, NewPasswordForm):
 class ListFilters(PageArgs):
     """The list's query string."""
 
+    q = SearchField(
+        "Name or email",
+        filters=[rules.normalise_space],
+        validators=[Length(max=200, message="Search with at most 200 characters.")],
+    )
     role = Choice(choices=[SelectChoice("", "Any role"), *role_choices()])
     status = Choice(
         choices=[

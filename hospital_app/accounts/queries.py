@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from ..extensions import db
-from ..models import Account, hospital_editors
+from ..models import Account, Hospital, hospital_editors
 
 
 def filtered_accounts(filters) -> Select:
     """The accounts the list's `filters` (forms.ListFilters, validated) select, by name."""
     stmt = select(Account)
+    if filters.q.data:
+        # Part of a name or an email, in any case; % and _ typed are plain characters.
+        text = filters.q.data.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(Account.display_name).contains(text, autoescape=True),
+                Account.email.contains(text, autoescape=True),
+            )
+        )
     if filters.role.data:
         stmt = stmt.where(Account.role == filters.role.data)
     if filters.status.data == "active":
@@ -30,3 +39,16 @@ def hospital_counts(accounts: list[Account]) -> dict[int, int]:
         .group_by(hospital_editors.c.user_id)
     )
     return {account_id: n for account_id, n in rows}
+
+
+def assignable_hospitals(assigned: list[Hospital]) -> list[Hospital]:
+    """The hospitals an editor may be given: those `assigned` already (archived ones too, so
+    saving the form keeps them), by code, then every other active hospital, by code."""
+    mine = {h.id for h in assigned}
+    stmt = select(Hospital).order_by(Hospital.code)
+    if mine:
+        stmt = stmt.where(or_(Hospital.is_active.is_(True), Hospital.id.in_(mine)))
+    else:
+        stmt = stmt.where(Hospital.is_active.is_(True))
+    found = list(db.session.scalars(stmt))
+    return [h for h in found if h.id in mine] + [h for h in found if h.id not in mine]

@@ -67,11 +67,22 @@ def edit(account_id: int):
         flash("Nothing was changed.", "info")
         return see_other(".index")
     if outcome is Outcome.SAVED:
-        flash(f"The account of {account.display_name} ({account.email}) was saved.", "success")
+        message = f"The account of {account.display_name} ({account.email}) was saved."
+        if form.unassigned:
+            role = account.role_label.lower()
+            message += (
+                f" As {'an' if role[0] in 'aeiou' else 'a'} {role} they have no hospitals: "
+                f"{', '.join(form.unassigned)} {'was' if len(form.unassigned) == 1 else 'were'} "
+                "unassigned."
+            )
+        flash(message, "success")
         return see_other(".index")
     return render_template(
         "accounts/edit.html", form=form, account=account, action=ActionForm()
     ), form_status(form)
+
+
+OWN_ACCOUNT = "You cannot deactivate your own account: another administrator can."
 
 
 def _set_active(account_id: int, active: bool):
@@ -90,11 +101,7 @@ def _set_active(account_id: int, active: bool):
         account,
         already=account.is_active == active,
         apply=apply,
-        refusal=(
-            "You cannot deactivate your own account: another administrator can."
-            if not active and account.id == current_user.id
-            else None
-        ),
+        refusal=OWN_ACCOUNT if not active and account.id == current_user.id else None,
     )
     if active:
         saved = f"{name} can sign in again with their password."
@@ -113,9 +120,21 @@ def _set_active(account_id: int, active: bool):
     return see_other(".edit", account_id=account_id)
 
 
-@bp.post("/<int:account_id>/deactivate")
+@bp.route("/<int:account_id>/deactivate", methods=["GET", "POST"])
 def deactivate(account_id: int):
-    return _set_active(account_id, False)
+    """GET asks for confirmation; POST (with the form's token and version) deactivates."""
+    if request.method == "POST":
+        return _set_active(account_id, False)
+    account = db.get_or_404(Account, account_id)
+    if account.id == current_user.id:
+        flash(OWN_ACCOUNT, "error")
+        return see_other(".edit", account_id=account.id)
+    if not account.is_active:
+        flash(f"The account of {account.display_name} is already deactivated.", "info")
+        return see_other(".edit", account_id=account.id)
+    return render_template(
+        "accounts/deactivate.html", account=account, form=ActionForm(obj=account)
+    )
 
 
 @bp.post("/<int:account_id>/activate")

@@ -9,6 +9,8 @@ from wtforms.validators import Optional, ValidationError
 from ..extensions import db
 from ..models import Account
 from ..web import Choice, PageArgs
+from . import queries
+from .trail import ACTIONS
 
 RECORD_TYPES = {"hospital": "Hospitals", "report": "Reports", "account": "Accounts"}
 
@@ -20,6 +22,15 @@ class AuditFilters(PageArgs):
         choices=[
             SelectChoice("", "Any record"),
             *(SelectChoice(*kv) for kv in RECORD_TYPES.items()),
+        ],
+        default="",
+    )
+    hospital = Choice("Hospital", default="")
+    action = Choice(
+        "Action",
+        choices=[
+            SelectChoice("", "Any action"),
+            *(SelectChoice(*kv) for kv in ACTIONS.items()),
         ],
         default="",
     )
@@ -36,6 +47,10 @@ class AuditFilters(PageArgs):
         self.user.choices = [
             SelectChoice("", "Anyone"),
             *(SelectChoice(str(i), f"{n} ({e})") for i, n, e in people),
+        ]
+        self.hospital.choices = [
+            SelectChoice("", "Any hospital"),
+            *(SelectChoice(str(i), f"{c} — {n}") for i, c, n in queries.hospital_choices()),
         ]
 
     def validate_date_to(self, field) -> None:

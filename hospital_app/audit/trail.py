@@ -46,6 +46,8 @@ class Audited:
         return None
 
 
+# Each record's fields in the order its form shows them, which is also the order the trail
+# lists a change's fields in; what no form shows comes last.
 AUDITED: dict[type, Audited] = {
     Hospital: Audited(
         "hospital",
@@ -54,23 +56,43 @@ AUDITED: dict[type, Audited] = {
     ),
     Report: Audited(
         "report",
-        (
-            "hospital_id",
-            "report_date",
-            *rules.COUNT_FIELDS,
-            "notes",
-            "outlier_confirmed",
-            "outlier_note",
-        ),
+        ("hospital_id", *rules.REPORT_FORM_FIELDS, "outlier_confirmed", "outlier_note"),
         None,
     ),
     # password_hash is special-cased: the trail says the password changed, never the hash.
     Account: Audited(
         "account",
-        ("email", "display_name", "role", "is_active", "hospitals", "password_hash"),
+        ("email", "display_name", "role", "hospitals", "is_active", "password_hash"),
         ("deactivate", "activate"),
     ),
 }
+
+# Every action the trail writes, as /audit's filter offers them.
+ACTIONS: dict[str, str] = {
+    "create": "Create",
+    "update": "Edit",
+    "delete": "Delete",
+    "archive": "Archive",
+    "restore": "Restore",
+    "deactivate": "Deactivate",
+    "activate": "Activate",
+    "password": "New password",
+}
+
+_ORDER: dict[str, dict[str, int]] = {
+    spec.record_type: {
+        ("password" if name == "password_hash" else name): i for i, name in enumerate(spec.fields)
+    }
+    for spec in AUDITED.values()
+}
+
+
+def ordered_changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) of an entry, in the order of the record's form; a field the trail no
+    longer writes (from an older version of the app) comes last, by name."""
+    order = _ORDER.get(entry.record_type, {})
+    names = sorted(entry.changes or {}, key=lambda n: (order.get(n, len(order)), n))
+    return [(name, *entry.changes[name]) for name in names]
 
 
 def _plain(value: Any) -> Any:

@@ -183,9 +183,19 @@ def _set_active(hospital_id: int, active: bool):
     return see_other(".detail", hospital_id=hospital_id)
 
 
-@bp.post("/<int:hospital_id>/archive")
+@bp.route("/<int:hospital_id>/archive", methods=["GET", "POST"])
 def archive(hospital_id: int):
-    return _set_active(hospital_id, False)
+    """GET asks for confirmation; POST (with the form's token and version) archives."""
+    if request.method == "POST":
+        return _set_active(hospital_id, False)
+    hospital = db.get_or_404(Hospital, hospital_id)
+    require("hospital.archive")
+    if not hospital.is_active:
+        flash(f"{hospital.name} is already archived.", "info")
+        return see_other(".detail", hospital_id=hospital.id)
+    return render_template(
+        "hospitals/archive.html", hospital=hospital, form=ActionForm(obj=hospital)
+    )
 
 
 @bp.post("/<int:hospital_id>/restore")

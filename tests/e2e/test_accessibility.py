@@ -181,6 +181,8 @@ PAGES = [
     Page("account-new", "/accounts/new"),
     Page("account-new-errors", "/accounts/new", then=bad_account),
     Page("account-edit", "/accounts/{editor}/edit"),
+    Page("account-deactivate", "/accounts/{editor}/deactivate"),
+    Page("hospital-archive", "/hospitals/{hospital}/archive"),
     Page("password", "/account/password"),
     Page("audit", "/audit", before=edit_a_hospital),
     Page("reminders", "/reminders"),

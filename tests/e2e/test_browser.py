@@ -335,7 +335,17 @@ def test_an_administrator_makes_an_editor_who_then_enters_a_report(
     page.get_by_label("Email").fill("Nora.Nurse@Example.org")
     page.get_by_label("Name").fill("Nora Nurse")
     page.get_by_label("Role").select_option("editor")
-    page.get_by_label("Hospital codes").fill("nrh-001")
+    # The hospitals are ticked by name; the search box narrows the list as one types.
+    nrh = page.get_by_role("checkbox", name=re.compile(r"^NRH-001 — "))
+    others = page.locator("#hospital_codes-choices li:not([hidden])")
+    expect(others).to_have_count(3)  # every active hospital, without a search
+    page.get_by_label("Find a hospital").fill("nrh")
+    expect(others).to_have_count(1)
+    expect(page.locator("#hospital_codes-shown")).to_have_text(
+        "Showing 1 of 3 (ticked ones always shown)."
+    )
+    nrh.check()
+    page.get_by_label("Find a hospital").fill("")
     page.locator("input[name=password]").fill("a long pass phrase")
     page.locator("input[name=confirm]").fill("a long pass phrase")
     page.screenshot(path=screenshots / "new-account.png", full_page=True)
