@@ -35,6 +35,7 @@ def moment(value: datetime | None) -> str:
 # A day as the audit trail stores it in its values and labels: year-month-day text, which
 # stays the same whatever the display format becomes.
 STORED_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+STORED_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 
 
 def people_dates(text: str) -> str:
@@ -59,6 +60,8 @@ def audit_value(value) -> str:
         return number(value)
     if isinstance(value, list):
         return ", ".join(map(str, value)) if value else "none"
+    if isinstance(value, str) and STORED_MOMENT.fullmatch(value):
+        return moment(datetime.fromisoformat(value))  # stored naive UTC, like the columns
     return people_dates(str(value))
 
 
