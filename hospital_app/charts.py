@@ -126,6 +126,16 @@ def _ticks(n: int, most: int = MAX_TICKS) -> list[int]:
     return sorted(range(n - 1, -1, -step))
 
 
+def _tick_anchor(ticks: list[int], i: int, tx: float, room: float) -> str:
+    """Where a date label hangs from its tick: centred, except that the first one (when it
+    has less than `room` units of margin) and the last one would stick out of the chart."""
+    if len(ticks) > 1 and i == ticks[0] and tx - LEFT < room:
+        return "start"
+    if len(ticks) > 1 and i == ticks[-1]:
+        return "end"
+    return "middle"
+
+
 def render_svg(chart: Chart) -> str:
     n = len(chart.dates)
     per_row = max(1, (WIDTH - LEFT - RIGHT) // LEGEND_ITEM)
@@ -180,11 +190,7 @@ def render_svg(chart: Chart) -> str:
     ticks = _ticks(n)
     for i in ticks:
         tx = x(i)
-        anchor = "middle"
-        if len(ticks) > 1 and i == ticks[0] and tx - LEFT < 30:
-            anchor = "start"
-        elif len(ticks) > 1 and i == ticks[-1]:
-            anchor = "end"
+        anchor = _tick_anchor(ticks, i, tx, room=30)
         out.append(
             f'<line x1="{_n(tx)}" y1="{bottom}" x2="{_n(tx)}" y2="{bottom + 5}" stroke="#5b6470"/>'
             f'<text x="{_n(tx)}" y="{bottom + 19}" text-anchor="{anchor}">'
@@ -241,12 +247,8 @@ def _narrow_labels(chart: Chart, x, y, bottom: float) -> list[str]:
     ticks = _ticks(len(chart.dates), NARROW_TICKS)
     for i in ticks:
         tx = x(i)
-        anchor = "middle"
-        # A date (about 100 units wide) centred on the first or last day would stick out.
-        if len(ticks) > 1 and i == ticks[0] and tx - LEFT < 60:
-            anchor = "start"
-        elif len(ticks) > 1 and i == ticks[-1]:
-            anchor = "end"
+        # The large dates are about 100 units wide: they need more room at the start.
+        anchor = _tick_anchor(ticks, i, tx, room=60)
         out.append(
             f'<text x="{_n(tx)}" y="{bottom + NARROW_FONT + 6}" text-anchor="{anchor}">'
             f"{escape(_day(chart.dates[i], year=False))}</text>"

@@ -9,15 +9,14 @@ from decimal import Decimal, InvalidOperation
 from wtforms import SelectChoice, StringField
 from wtforms.validators import ValidationError
 
-from .. import rules
-from ..web import Choice, PageArgs
+from ..web import Choice, DayArg, PageArgs
 
 DEFAULT_THRESHOLD = Decimal(90)
 PERIODS = (30, 90, 365)
 
 
 class DashboardArgs(PageArgs):
-    date = StringField("Date")
+    date = DayArg("Date")
     threshold = StringField("Pressure threshold (%)")
     days = Choice(
         "Trend period",
@@ -25,20 +24,13 @@ class DashboardArgs(PageArgs):
         default=str(PERIODS[0]),
     )
 
-    # Filled by validation: what the checked strings mean.
-    day: date
+    # Filled by validation: what the checked threshold means.
     threshold_value: Decimal
 
-    def validate_date(self, field: StringField) -> None:
-        self.day = rules.today()
-        try:
-            day = rules.parse_report_date(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-        if day is not None:
-            for message in rules.report_date_errors(day):
-                raise ValidationError(message)
-            self.day = day
+    @property
+    def day(self) -> date:
+        """The checked ?date= (today when absent or unusable)."""
+        return self.date.day
 
     def validate_threshold(self, field: StringField) -> None:
         value = (field.data or "").strip().removesuffix("%").strip()
