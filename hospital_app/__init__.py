@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, legacy, policy, rules, security, system, templating
+from . import cli, cycle, errors, legacy, policy, rules, security, system, templating
 from . import config as config_module
 from .accounts.views import bp as accounts_bp
 from .audit import trail
@@ -54,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     init_engine(app)
     trail.register()
+    cycle.register()
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

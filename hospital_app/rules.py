@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -193,6 +193,19 @@ def zone() -> ZoneInfo | None:
 def today() -> date:
     """Today in the hospitals' time zone (config TIMEZONE; the server's own when unset)."""
     return datetime.now(zone()).date()
+
+
+# --- The reporting cycle ----------------------------------------------------------------------
+
+# Day D's report is due by this time of day, on day D + DEADLINE_DAY_OFFSET, in TIMEZONE
+# (until an administrator changes it on /settings).
+DEFAULT_DEADLINE_TIME = time(12, 0)
+DEFAULT_DEADLINE_DAY_OFFSET = 1  # 0: the same day, 1: the next day
+DEADLINE_DAY_OFFSETS = {0: "the same day", 1: "the next day"}
+# Days after which a day's reports close for editors (None: never).
+DEFAULT_CLOSE_AFTER_DAYS = 7
+CLOSE_AFTER_MAX = 366
+EXCEPTION_REASON_MAX = 500
 
 
 # No report is older than this: a date like 0001-01-01 is a typing slip, and the dashboard's

@@ -1,0 +1,134 @@
+"""The reporting cycle, written once: when day D's report is due, whether a report was on
+time, and whether a day is closed for editors.
+
+- **Due.** Day D's report is due by the settings' time of day, on day D or the next day
+  (deadline_day_offset), in the hospitals' time zone (config TIMEZONE). A time that a
+  daylight-saving change skips or repeats is read as zoneinfo reads it (fold 0).
+- **On time.** A report is on time when it was first saved (inserted) by its day's deadline.
+  That is decided once, at the insert, by the settings of that moment (register() below), and
+  stored on the report: later edits and later changes of the settings leave it as it was. A
+  report brought in by the import counts by when the import ran; a deleted report entered
+  again counts by when it was entered again.
+- **Missing.** A hospital's day with no report once its deadline (by today's settings) has
+  passed.
+- **Closed.** A day more than close_after_days days before today is closed for editors (None:
+  never). The policy (policy.py) refuses them its reports, unless an open exception
+  (ClosingException) covers that hospital and day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from flask import g, has_app_context
+from sqlalchemy import event, select
+
+from . import rules
+from .extensions import db
+from .models import ClosingException, Report, ReportingSettings, utcnow
+
+SETTINGS_ID = 1
+
+
+def defaults() -> ReportingSettings:
+    """The settings of a network that never changed them (not added to the session)."""
+    return ReportingSettings(
+        id=SETTINGS_ID,
+        deadline_time=rules.DEFAULT_DEADLINE_TIME,
+        deadline_day_offset=rules.DEFAULT_DEADLINE_DAY_OFFSET,
+        close_after_days=rules.DEFAULT_CLOSE_AFTER_DAYS,
+    )
+
+
+def _stored(connection=None) -> ReportingSettings | None:
+    if connection is None:
+        return db.session.get(ReportingSettings, SETTINGS_ID)
+    row = connection.execute(
+        select(
+            ReportingSettings.deadline_time,
+            ReportingSettings.deadline_day_offset,
+            ReportingSettings.close_after_days,
+        ).where(ReportingSettings.id == SETTINGS_ID)
+    ).first()
+    if row is None:
+        return None
+    return ReportingSettings(
+        id=SETTINGS_ID,
+        deadline_time=row.deadline_time,
+        deadline_day_offset=row.deadline_day_offset,
+        close_after_days=row.close_after_days,
+    )
+
+
+def settings(connection=None) -> ReportingSettings:
+    """The settings in force, read once per request (or command); `connection` when called
+    during a flush, which may not use the session."""
+    if has_app_context() and "_reporting_settings" in g:
+        return g._reporting_settings
+    found = _stored(connection) or defaults()
+    if has_app_context():
+        g._reporting_settings = found
+    return found
+
+
+def forget_settings() -> None:
+    """After /settings saved new ones: the rest of the request reads those."""
+    if has_app_context():
+        g.pop("_reporting_settings", None)
+
+
+def deadline(day: date, rules_: ReportingSettings) -> datetime:
+    """When day `day`'s report is due, as an aware time in the hospitals' time zone."""
+    zone = rules.zone() or datetime.now().astimezone().tzinfo
+    due_day = day + timedelta(days=rules_.deadline_day_offset)
+    return datetime.combine(due_day, rules_.deadline_time, tzinfo=zone)
+
+
+def deadline_utc(day: date, rules_: ReportingSettings) -> datetime:
+    """deadline() as the database stores times: naive UTC."""
+    return deadline(day, rules_).astimezone(UTC).replace(tzinfo=None)
+
+
+def is_on_time(day: date, saved_at: datetime, rules_: ReportingSettings) -> bool:
+    """`saved_at` (naive UTC, as stored) is by the deadline of `day`: on time."""
+    return saved_at <= deadline_utc(day, rules_)
+
+
+def is_due(day: date, rules_: ReportingSettings, now: datetime | None = None) -> bool:
+    """The deadline of `day` has passed (a day without a report is then missing)."""
+    return (now or utcnow()) > deadline_utc(day, rules_)
+
+
+def is_closed(day: date, rules_: ReportingSettings, today: date | None = None) -> bool:
+    if rules_.close_after_days is None:
+        return False
+    return ((today or rules.today()) - day).days > rules_.close_after_days
+
+
+def open_exception(hospital_id: int, day: date, now: datetime | None = None):
+    """The exception that opens `day` for `hospital_id`'s editors now, if any."""
+    now = now or utcnow()
+    return db.session.scalar(
+        select(ClosingException)
+        .where(
+            ClosingException.hospital_id == hospital_id,
+            ClosingException.date_from <= day,
+            ClosingException.date_to >= day,
+            ClosingException.ended_at.is_(None),
+            ClosingException.ends_at > now,
+        )
+        .order_by(ClosingException.ends_at.desc())
+        .limit(1)
+    )
+
+
+def _classify(mapper, connection, report: Report) -> None:
+    # At the insert, by the settings in force now: what "first saved" means (module doc).
+    report.on_time = is_on_time(report.report_date, utcnow(), settings(connection))
+
+
+def register() -> None:
+    """Called by create_app(): every report inserted, by any path, is classed on time or
+    late (idempotent, like the audit trail's registration)."""
+    if not event.contains(Report, "before_insert", _classify):
+        event.listen(Report, "before_insert", _classify)
