@@ -30,6 +30,18 @@ from .models import ClosingException, Report, ReportingSettings, utcnow
 SETTINGS_ID = 1
 
 
+def clock() -> datetime:
+    """Now, naive UTC: every decision of the cycle reads the time here (tests of the
+    deadline's edge set it to the second)."""
+    return utcnow()
+
+
+def local_today() -> date:
+    """Today in the hospitals' time zone, by clock()."""
+    zone = rules.zone() or datetime.now().astimezone().tzinfo
+    return clock().replace(tzinfo=UTC).astimezone(zone).date()
+
+
 def defaults() -> ReportingSettings:
     """The settings of a network that never changed them (not added to the session)."""
     return ReportingSettings(
@@ -96,18 +108,18 @@ def is_on_time(day: date, saved_at: datetime, rules_: ReportingSettings) -> bool
 
 def is_due(day: date, rules_: ReportingSettings, now: datetime | None = None) -> bool:
     """The deadline of `day` has passed (a day without a report is then missing)."""
-    return (now or utcnow()) > deadline_utc(day, rules_)
+    return (now or clock()) > deadline_utc(day, rules_)
 
 
 def is_closed(day: date, rules_: ReportingSettings, today: date | None = None) -> bool:
     if rules_.close_after_days is None:
         return False
-    return ((today or rules.today()) - day).days > rules_.close_after_days
+    return ((today or local_today()) - day).days > rules_.close_after_days
 
 
 def open_exception(hospital_id: int, day: date, now: datetime | None = None):
     """The exception that opens `day` for `hospital_id`'s editors now, if any."""
-    now = now or utcnow()
+    now = now or clock()
     return db.session.scalar(
         select(ClosingException)
         .where(
@@ -124,7 +136,7 @@ def open_exception(hospital_id: int, day: date, now: datetime | None = None):
 
 def _classify(mapper, connection, report: Report) -> None:
     # At the insert, by the settings in force now: what "first saved" means (module doc).
-    report.on_time = is_on_time(report.report_date, utcnow(), settings(connection))
+    report.on_time = is_on_time(report.report_date, clock(), settings(connection))
 
 
 def register() -> None:
