@@ -62,7 +62,13 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    templating.init_app(app, can=policy.can, field_labels=rules.FIELD_LABELS)
+    templating.init_app(
+        app,
+        can=policy.can,
+        field_labels=rules.FIELD_LABELS,
+        due_text=cycle.due_text,
+        day_closed=cycle.day_closed,
+    )
     cli.init_app(app)
 
     if app.config["PROXY_COUNT"]:

@@ -144,3 +144,21 @@ def register() -> None:
     late (idempotent, like the audit trail's registration)."""
     if not event.contains(Report, "before_insert", _classify):
         event.listen(Report, "before_insert", _classify)
+
+
+def due_text(day: date, rules_: ReportingSettings | None = None) -> str:
+    """When `day`'s report is due, as the entry page and the forms say it: "is due by 12:00
+    tomorrow", "was due by 12:00 on 27 Nov 2026"."""
+    rules_ = rules_ or settings()
+    due = deadline(day, rules_)
+    today = local_today()
+    when = {today: "today", today + timedelta(days=1): "tomorrow"}.get(
+        due.date(), f"on {rules.day_text(due.date())}"
+    )
+    verb = "was due" if is_due(day, rules_) else "is due"
+    return f"{verb} by {due:%H:%M} {when}"
+
+
+def day_closed(day: date) -> bool:
+    """Is `day` closed for editors now (by the settings in force)? For the pages."""
+    return is_closed(day, settings())
