@@ -20,6 +20,7 @@ from .extensions import csrf, db, login_manager, migrate
 from .hospitals.views import bp as hospitals_bp
 from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
+from .settings.views import bp as settings_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,7 @@ BLUEPRINTS = (
     accounts_bp,
     audit_bp,
     reminders_bp,
+    settings_bp,
     system.bp,
     legacy.bp,
 )

@@ -24,6 +24,7 @@ ADMIN_ONLY = {
     "account.manage": "Only administrators can manage accounts.",
     "audit.view": "Only administrators can see the whole audit trail.",
     "reminder.view": "Only administrators can see the email reminders sent to editors.",
+    "settings.manage": "Only administrators can change the reporting settings.",
 }
 READ_ONLY = "Your account can see reports but not change them."
 # Importing is checked twice: the page is for editors and administrators, and each row's

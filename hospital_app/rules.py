@@ -52,6 +52,16 @@ FIELD_LABELS: dict[str, str] = {
     "role": "Role",
     "hospitals": "Assigned hospitals",
     "password": "Password",
+    # Reporting settings
+    "deadline_time": "Deadline (time of day)",
+    "deadline_day_offset": "Deadline (days after the report's day)",
+    "close_after_days": "Days after which a day closes for editors",
+    # Closing exceptions
+    "date_from": "From",
+    "date_to": "To",
+    "ends_at": "Open until",
+    "reason": "Reason",
+    "ended_at": "Ended early at",
 }
 
 

@@ -9,16 +9,26 @@ create_app() turns it on with register().
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import g, has_app_context, has_request_context
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.util import identity_key
 
 from .. import rules
-from ..models import Account, AuditEntry, Hospital, Report, utcnow
+from ..models import (
+    Account,
+    AuditEntry,
+    ClosingException,
+    Hospital,
+    Report,
+    ReportingSettings,
+    utcnow,
+)
 
 PASSWORD_CHANGED = "(changed)"  # noqa: S105 (what the trail shows instead of a hash)
 PASSWORD_SET = "(set)"  # noqa: S105
@@ -35,15 +45,40 @@ class Audited:
             return f"{obj.code} {obj.name}"
         if isinstance(obj, Report):
             return f"report of {obj.report_date.isoformat()}"
+        if isinstance(obj, ReportingSettings):
+            return "Reporting settings"
+        if isinstance(obj, ClosingException):
+            return exception_label(obj)
         return obj.email
 
     @staticmethod
     def hospital_id(obj) -> int | None:
         if isinstance(obj, Hospital):
             return obj.id
-        if isinstance(obj, Report):
+        if isinstance(obj, Report | ClosingException):
             return obj.hospital_id
         return None
+
+
+def day_range_text(first: date, last: date) -> str:
+    """A range of days as people read it: "1–7 Nov 2026", "28 Oct – 3 Nov 2026"."""
+    if first == last:
+        return rules.day_text(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{rules.day_text(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {rules.day_text(last)}"
+    return f"{rules.day_text(first)} – {rules.day_text(last)}"
+
+
+def exception_label(obj: ClosingException) -> str:
+    """ "Exception for NRH-001, 1–7 Nov 2026". The hospital is read only if it is loaded
+    already (the relationship raises rather than query during a flush)."""
+    hospital = inspect(obj).attrs.hospital.loaded_value
+    if not isinstance(hospital, Hospital) and (session := object_session(obj)) is not None:
+        hospital = session.identity_map.get(identity_key(Hospital, obj.hospital_id))
+    who = hospital.code if isinstance(hospital, Hospital) else f"hospital {obj.hospital_id}"
+    return f"Exception for {who}, {day_range_text(obj.date_from, obj.date_to)}"
 
 
 # Each record's fields in the order its form shows them, which is also the order the trail
@@ -64,6 +99,14 @@ AUDITED: dict[type, Audited] = {
         "account",
         ("email", "display_name", "role", "hospitals", "is_active", "password_hash"),
         ("deactivate", "activate"),
+    ),
+    ReportingSettings: Audited(
+        "settings", ("deadline_time", "deadline_day_offset", "close_after_days"), None
+    ),
+    ClosingException: Audited(
+        "exception",
+        ("hospital_id", "date_from", "date_to", "ends_at", "reason", "ended_at"),
+        None,
     ),
 }
 
@@ -98,6 +141,8 @@ def ordered_changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
 def _plain(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     if isinstance(value, Hospital):
         return value.code
     return value
