@@ -272,7 +272,7 @@ def import_file(path: str, dry_run: bool) -> None:
     for warning in result.warnings:
         click.echo(
             f"line {warning.line:,}, {warning.hospital_code} ({warning.hospital_name}) on "
-            f"{warning.report_date.isoformat()}: unusual: {warning.message}",
+            f"{rules.day_text(warning.report_date)}: unusual: {warning.message}",
             err=True,
         )
     if result.more_warnings:

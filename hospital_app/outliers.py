@@ -167,7 +167,7 @@ def _jump(
 ) -> Unusual:
     verb = "jumps" if now > before else "falls"
     moved = f"{verb} from {_number(before)} % to {_number(now)} %"
-    since = f"since the report of {previous_date.isoformat()}"
+    since = f"since the report of {rules.day_text(previous_date)}"
     return Unusual(
         f"{label} {moved} ({_number(abs(now - before))} points) {since}.",
         # Either figure of the rate may be the one mistyped.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from flask import Flask, request, url_for
@@ -31,6 +32,24 @@ def moment(value: datetime | None) -> str:
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
+# A day as the audit trail stores it in its values and labels: year-month-day text, which
+# stays the same whatever the display format becomes.
+STORED_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+STORED_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
+def people_dates(text: str) -> str:
+    """Stored text with its year-month-day dates written as people read them (28 Nov 2026)."""
+
+    def shown(match: re.Match) -> str:
+        try:
+            return rules.day_text(date(*map(int, match.groups())))
+        except ValueError:
+            return match.group(0)
+
+    return STORED_DAY.sub(shown, text)
+
+
 def audit_value(value) -> str:
     """An old or new value in the audit trail, as a person reads it."""
     if value is None or value == "":
@@ -41,7 +60,9 @@ def audit_value(value) -> str:
         return number(value)
     if isinstance(value, list):
         return ", ".join(map(str, value)) if value else "none"
-    return str(value)
+    if isinstance(value, str) and STORED_MOMENT.fullmatch(value):
+        return moment(datetime.fromisoformat(value))  # stored naive UTC, like the columns
+    return people_dates(str(value))
 
 
 def conflict_message(conflict) -> str:
@@ -79,6 +100,7 @@ def init_app(app: Flask, **helpers) -> None:
         day=day,
         moment=moment,
         audit_value=audit_value,
+        people_dates=people_dates,
         conflict_message=conflict_message,
     )
     app.jinja_env.globals.update(url_with=url_with, rules=rules, today=rules.today, **helpers)

@@ -381,3 +381,29 @@ def test_audit_page_filters_by_hospital_and_action_and_pages_keep_them(app, clie
     assert "Hospital OTH-1 Other" in archived
     options = page_text(client.get("/audit"))
     assert "NRH-001 — Northside Regional Hospital" in options and "Deactivate" in options
+
+
+def test_stored_days_and_times_read_as_people_read_them(app, client):
+    """The trail keeps dates and times as year-month-day text (stable whatever the display);
+    its pages show them in the one format for people, times in the hospitals' zone."""
+    hospital_id = make_hospital(app, reports=())
+    with app.app_context():
+        db.session.add(
+            AuditEntry(
+                actor="someone",
+                action="edit",
+                record_type="report",
+                record_id=999,
+                record_label="report of 2026-03-05",
+                hospital_id=hospital_id,
+                changes={
+                    "report_date": ["2026-03-04", "2026-03-05"],
+                    "notes": ["2026-03-04T09:30:00", None],
+                },
+            )
+        )
+        db.session.commit()
+    text = page_text(client.get(f"/hospitals/{hospital_id}/history"))
+    assert "Report of 5 Mar 2026" in text
+    assert "4 Mar 2026" in text and "2026-03-04" not in text
+    assert "4 Mar 2026, 09:30 UTC" in text

@@ -18,6 +18,7 @@ from helpers import (
     new_hospital_form,
     page_text,
 )
+from helpers import shown as shown_day
 from helpers import today as app_today
 
 from hospital_app.models import Hospital, Report
@@ -301,12 +302,12 @@ def test_detail_shows_the_history_newest_first_and_paginated(app, client):
     text = page_text(response)
     assert "Northside Regional Hospital NRH-001" in text
     assert "Showing 1–5 of 7 reports" in text
-    shown = [today - timedelta(days=d) for d in range(5)]
-    positions = [html.index(f"report of {d.isoformat()}") for d in shown]
+    listed = [today - timedelta(days=d) for d in range(5)]
+    positions = [html.index(f"report of {shown_day(d)}") for d in listed]
     assert positions == sorted(positions)
-    assert f"report of {(today - timedelta(days=5)).isoformat()}" not in html
+    assert f"report of {shown_day(today - timedelta(days=5))}" not in html
     second = client.get(f"/hospitals/{hospital_id}?page=2").get_data(as_text=True)
-    assert f"report of {(today - timedelta(days=6)).isoformat()}" in second
+    assert f"report of {shown_day(today - timedelta(days=6))}" in second
 
 
 def test_detail_queries_do_not_grow_with_the_history(app, client):

@@ -23,6 +23,7 @@ from helpers import (
     make_user,
     page_text,
     report_values,
+    shown,
     signed_in_client,
     today,
     yesterday,
@@ -477,7 +478,7 @@ def test_the_same_hospital_and_date_twice(app, client, token):
     )
     text = problems(upload(client, data, token))
     assert (
-        f"4 report_date Line 2 is already for NRH-001 on {day(1).isoformat()}: "
+        f"4 report_date Line 2 is already for NRH-001 on {shown(day(1))}: "
         "a hospital and date may appear only once."
     ) in text
 
@@ -1106,7 +1107,7 @@ def test_unusual_figures_are_warnings_shown_by_the_dry_run(app, client, token):
     text = page_text(response)
     assert "1 row with unusual figures" in text
     # Line 2 of the file, its hospital and date, and the form's own message.
-    where = f"2 NRH-001 Northside Regional Hospital {day(2).isoformat()}"
+    where = f"2 NRH-001 Northside Regional Hospital {shown(day(2))}"
     assert f"{where} {expected[0]}" in text
     assert "importing it would give 2 new" in text
     assert count(app, Report) == 10
@@ -1144,7 +1145,7 @@ def test_the_command_lists_unusual_figures(app, runner, tmp_path):
     result = runner.invoke(args=["import-reports", path])
     assert result.exit_code == 0, result.output
     assert (
-        f"line 2, NRH-001 (Northside Regional Hospital) on {day(2).isoformat()}: unusual: "
+        f"line 2, NRH-001 (Northside Regional Hospital) on {shown(day(2))}: unusual: "
         "Admissions (85) is far from"
     ) in result.output
     assert "1 of them with unusual figures, marked for follow-up." in result.output
@@ -1225,7 +1226,7 @@ def test_rows_of_one_file_are_each_others_history_however_it_is_batched(
     checked = upload(client, data, token, dry_run=True)
     assert "1 row with unusual figures" in page_text(checked)
     assert (
-        f"12 NRH-001 Northside Regional Hospital {day(2).isoformat()} Occupied beds (60) is "
+        f"12 NRH-001 Northside Regional Hospital {shown(day(2))} Occupied beds (60) is "
         "far from this hospital's last 10 reports"
     ) in page_text(checked)
     assert count(app, Report) == 0  # the dry run's writes were rolled back

@@ -22,6 +22,7 @@ from helpers import (
     new_hospital_form,
     page_text,
     report_form,
+    shown,
     today,
     yesterday,
 )
@@ -148,7 +149,7 @@ def test_a_figure_far_below_and_an_occupancy_jump_mark_their_fields(app, client,
     assert "Unusual: far below the last 30 reports" in page_text_of(field_block(html, "admissions"))
     jump = (
         "Unusual: bed occupancy falls from 75.0 % to 10.0 % "
-        f"since the report of {days_before(yesterday(), 1).isoformat()}"
+        f"since the report of {shown(days_before(yesterday(), 1))}"
     )
     # Either figure of the rate may be the mistyped one: both are marked.
     assert jump in page_text_of(field_block(html, "beds_occupied"))
@@ -211,7 +212,7 @@ def test_an_occupancy_jump_after_a_single_report_asks_for_confirmation(app, clie
     now, then = 100 * 176 / 200, 100 * 82 / 200
     assert (
         f"Bed occupancy jumps from {then:.1f} % to {now:.1f} % ({now - then:.1f} points) "
-        f"since the report of {before.isoformat()}."
+        f"since the report of {shown(before)}."
     ) in page_text(response)
     assert count(app, Report) == 1
     # 30 points exactly is not more than 30: 41 % → 71 %.
@@ -227,7 +228,7 @@ def test_icu_occupancy_falling_is_a_warning_too(app):
         )
     assert warnings == [
         f"ICU occupancy falls from 90.0 % to 20.0 % (70.0 points) "
-        f"since the report of {before.isoformat()}."
+        f"since the report of {shown(before)}."
     ]
 
 
@@ -395,7 +396,7 @@ def test_batch_rows_may_replace_a_stored_report(app):
     assert same_day == [[]]
     assert with_itself == [
         "Bed occupancy jumps from 10.0 % to 75.0 % (65.0 points) "
-        f"since the report of {yesterday().isoformat()}."
+        f"since the report of {shown(yesterday())}."
     ]
     assert without == []
 

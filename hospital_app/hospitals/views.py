@@ -112,7 +112,7 @@ def new():
     if save(form, hospital, apply) is Outcome.SAVED:
         flash(
             f"Hospital {hospital.name} ({hospital.code}) was created "
-            f"with its report for {report.report_date.isoformat()}.",
+            f"with its report for {rules.day_text(report.report_date)}.",
             "success",
         )
         return see_other(".detail", hospital_id=hospital.id)

@@ -335,7 +335,7 @@ class _Importer:
                     (
                         "report_date",
                         f"Line {first:,} is already for {hospital.code} on "
-                        f"{report_date.isoformat()}: a hospital and date may appear only once.",
+                        f"{rules.day_text(report_date)}: a hospital and date may appear only once.",
                     )
                 )
 

@@ -155,7 +155,7 @@ def test_new_hospital_with_the_keyboard_only(app, live_server, page, screenshots
     expect(flash).to_be_visible()
     expect(flash).to_have_text(
         "Hospital Keyboard General Hospital (KBD-001) was created "
-        f"with its report for {day.isoformat()}."
+        f"with its report for {shown_day(day)}."
     )
     expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard General Hospital")
     rows = page.get_by_role("region", name="Reports").locator("tbody tr")
