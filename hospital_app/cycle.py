@@ -18,6 +18,7 @@ time, and whether a day is closed for editors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flask import g, has_app_context
@@ -144,3 +145,55 @@ def register() -> None:
     late (idempotent, like the audit trail's registration)."""
     if not event.contains(Report, "before_insert", _classify):
         event.listen(Report, "before_insert", _classify)
+
+
+# --- Exceptions as the policy asks them (appended for the closing rule) -----------------------
+
+
+@dataclass(frozen=True)
+class Opening:
+    """An exception not ended yet, as the policy needs it: open_exception()'s rule for any
+    day, without a query per day."""
+
+    id: int
+    date_from: date
+    date_to: date
+    ends_at: datetime
+
+    def opens(self, day: date, now: datetime) -> bool:
+        return self.date_from <= day <= self.date_to and now < self.ends_at
+
+
+def openings(hospital_id: int, connection=None) -> tuple[Opening, ...]:
+    """The exceptions of `hospital_id` that are not ended, read once per request: an import
+    or a list asks about many days of few hospitals. `connection` when called during a
+    flush (the audit trail)."""
+    cache = g.setdefault("_openings", {}) if has_app_context() else {}
+    if hospital_id not in cache:
+        stmt = select(
+            ClosingException.id,
+            ClosingException.date_from,
+            ClosingException.date_to,
+            ClosingException.ends_at,
+        ).where(
+            ClosingException.hospital_id == hospital_id,
+            ClosingException.ended_at.is_(None),
+            ClosingException.ends_at > clock(),
+        )
+        rows = (connection if connection is not None else db.session).execute(stmt)
+        cache[hospital_id] = tuple(Opening(*row) for row in rows)
+    return cache[hospital_id]
+
+
+def opening(hospital_id: int, day: date, connection=None) -> Opening | None:
+    """The exception that opens `day` for `hospital_id`'s editors now (the one that lasts
+    longest), if any: open_exception() from the request's cache."""
+    now = clock()
+    found = [o for o in openings(hospital_id, connection) if o.opens(day, now)]
+    return max(found, key=lambda o: o.ends_at) if found else None
+
+
+def forget_openings() -> None:
+    """After an exception was added or ended: the rest of the request reads them again."""
+    if has_app_context():
+        g.pop("_openings", None)
