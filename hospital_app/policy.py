@@ -1,8 +1,8 @@
 """Who may do what: every authorization decision of the app is made here.
 
 Views call require() before they change anything; templates call can() to show only the
-actions a person may take; the CSV import asks refusal() for each hospital of its file. A
-refusal says why, and is a 403 page, or a 409 when the record's state stands in the way
+actions a person may take; the CSV import asks refusal() for each hospital and day of its
+file. A refusal says why, and is a 403 page, or a 409 when the record's state stands in the way
 (an archived hospital) rather than the person's role.
 
 Closed days: asked with the report's day, report.write refuses an editor a day the reporting
