@@ -164,25 +164,40 @@ class Opening:
         return self.date_from <= day <= self.date_to and now < self.ends_at
 
 
-def openings(hospital_id: int, connection=None) -> tuple[Opening, ...]:
-    """The exceptions of `hospital_id` that are not ended, read once per request: an import
-    or a list asks about many days of few hospitals. `connection` when called during a
-    flush (the audit trail)."""
-    cache = g.setdefault("_openings", {}) if has_app_context() else {}
-    if hospital_id not in cache:
+def _openings_cache() -> dict[int, tuple[Opening, ...]]:
+    return g.setdefault("_openings", {}) if has_app_context() else {}
+
+
+def load_openings(hospital_ids, connection=None) -> dict[int, tuple[Opening, ...]]:
+    """The exceptions not ended yet of `hospital_ids`, in one query for those not read yet in
+    this request: a list or an import asks about many days of several hospitals. The policy
+    loads an editor's hospitals at once. `connection` when called during a flush (the audit
+    trail)."""
+    cache = _openings_cache()
+    wanted = sorted(set(hospital_ids) - cache.keys())
+    if wanted:
         stmt = select(
+            ClosingException.hospital_id,
             ClosingException.id,
             ClosingException.date_from,
             ClosingException.date_to,
             ClosingException.ends_at,
         ).where(
-            ClosingException.hospital_id == hospital_id,
+            ClosingException.hospital_id.in_(wanted),
             ClosingException.ended_at.is_(None),
             ClosingException.ends_at > clock(),
         )
+        found: dict[int, list[Opening]] = {hospital_id: [] for hospital_id in wanted}
         rows = (connection if connection is not None else db.session).execute(stmt)
-        cache[hospital_id] = tuple(Opening(*row) for row in rows)
-    return cache[hospital_id]
+        for hospital_id, *opening_ in rows:
+            found[hospital_id].append(Opening(*opening_))
+        cache.update({hospital_id: tuple(items) for hospital_id, items in found.items()})
+    return cache
+
+
+def openings(hospital_id: int, connection=None) -> tuple[Opening, ...]:
+    """The exceptions of `hospital_id` that are not ended (load_openings)."""
+    return load_openings([hospital_id], connection)[hospital_id]
 
 
 def opening(hospital_id: int, day: date, connection=None) -> Opening | None:

@@ -90,7 +90,7 @@ def _report_refusal(user, hospital: Hospital | None, day: date | None) -> Refusa
             status=409,
         )
     if day is not None and user.role != "admin":
-        return _closed_refusal(hospital, day)
+        return _closed_refusal(user, hospital, day)
     return None
 
 
@@ -115,9 +115,11 @@ def closed_message(day: date, hospital: Hospital | None = None) -> str:
     )
 
 
-def _closed_refusal(hospital: Hospital | None, day: date) -> Refusal | None:
+def _closed_refusal(user, hospital: Hospital | None, day: date) -> Refusal | None:
     if not cycle.is_closed(day, cycle.settings()):
         return None
+    # One query for the exceptions of all the editor's hospitals, whatever the rows asked.
+    cycle.load_openings(assigned_hospital_ids(user))
     if hospital is not None and cycle.opening(hospital.id, day) is not None:
         return None  # an administrator opened it for this hospital, until the exception ends
     return Refusal(closed_message(day, hospital))

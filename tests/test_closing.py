@@ -18,6 +18,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from helpers import (
     count,
+    count_queries,
     csrf_token,
     fetch,
     form_data,
@@ -424,3 +425,48 @@ def test_one_day_is_said_in_the_singular(app, editor, other):
     response = add_report(editor, other, today() - timedelta(days=2))
     assert "a day closes for editors 1 day after it ends" in page_text(response)
     assert add_report(editor, other, today() - timedelta(days=1)).status_code == 303
+
+
+# --- Queries -----------------------------------------------------------------------------------
+
+
+def test_lists_ask_the_exceptions_once_whatever_the_rows(app, login_as):
+    """An editor's lists with closed rows: the settings and the exceptions of all their
+    hospitals are read once per page, not once per row or per hospital."""
+    ids = []
+
+    def statements(path: str) -> int:
+        editor = login_as("editor", hospitals=tuple(ids))
+        editor.get(path)  # warm: the session's account
+        with count_queries(app) as sent:
+            assert editor.get(path).status_code == 200
+        return len(sent)
+
+    def add_hospital(n: int) -> None:
+        ids.append(
+            make_hospital(
+                app,
+                code=f"Q-{n}",
+                name=f"Query Hospital {n}",
+                reports=({"report_date": CLOSED_DAY}, {"report_date": CLOSED_DAY - timedelta(1)}),
+            )
+        )
+        open_days(app, ids[-1], CLOSED_DAY, CLOSED_DAY, NOON + timedelta(hours=1))
+
+    add_hospital(0)
+    one = (
+        statements("/reports"),
+        statements(f"/hospitals/{ids[0]}"),
+        statements(f"/entry?date={CLOSED_DAY.isoformat()}"),
+    )
+    for n in range(1, 6):
+        add_hospital(n)
+    many = (
+        statements("/reports"),
+        statements(f"/hospitals/{ids[0]}"),
+        statements(f"/entry?date={CLOSED_DAY.isoformat()}"),
+    )
+    assert one == many
+    # The links follow the exceptions: each hospital's exception day, not the day before.
+    body = login_as("editor", hospitals=tuple(ids)).get("/reports").get_data(as_text=True)
+    assert body.count("/edit") == 5  # PER_PAGE: the exception's days, newest first
