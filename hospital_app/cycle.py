@@ -18,6 +18,7 @@ time, and whether a day is closed for editors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flask import g, has_app_context
@@ -162,3 +163,70 @@ def due_text(day: date, rules_: ReportingSettings | None = None) -> str:
 def day_closed(day: date) -> bool:
     """Is `day` closed for editors now (by the settings in force)? For the pages."""
     return is_closed(day, settings())
+
+
+# --- Exceptions as the policy asks them (appended for the closing rule) -----------------------
+
+
+@dataclass(frozen=True)
+class Opening:
+    """An exception not ended yet, as the policy needs it: open_exception()'s rule for any
+    day, without a query per day."""
+
+    id: int
+    date_from: date
+    date_to: date
+    ends_at: datetime
+
+    def opens(self, day: date, now: datetime) -> bool:
+        return self.date_from <= day <= self.date_to and now < self.ends_at
+
+
+def _openings_cache() -> dict[int, tuple[Opening, ...]]:
+    return g.setdefault("_openings", {}) if has_app_context() else {}
+
+
+def load_openings(hospital_ids, connection=None) -> dict[int, tuple[Opening, ...]]:
+    """The exceptions not ended yet of `hospital_ids`, in one query for those not read yet in
+    this request: a list or an import asks about many days of several hospitals. The policy
+    loads an editor's hospitals at once. `connection` when called during a flush (the audit
+    trail)."""
+    cache = _openings_cache()
+    wanted = sorted(set(hospital_ids) - cache.keys())
+    if wanted:
+        stmt = select(
+            ClosingException.hospital_id,
+            ClosingException.id,
+            ClosingException.date_from,
+            ClosingException.date_to,
+            ClosingException.ends_at,
+        ).where(
+            ClosingException.hospital_id.in_(wanted),
+            ClosingException.ended_at.is_(None),
+            ClosingException.ends_at > clock(),
+        )
+        found: dict[int, list[Opening]] = {hospital_id: [] for hospital_id in wanted}
+        rows = (connection if connection is not None else db.session).execute(stmt)
+        for hospital_id, *opening_ in rows:
+            found[hospital_id].append(Opening(*opening_))
+        cache.update({hospital_id: tuple(items) for hospital_id, items in found.items()})
+    return cache
+
+
+def openings(hospital_id: int, connection=None) -> tuple[Opening, ...]:
+    """The exceptions of `hospital_id` that are not ended (load_openings)."""
+    return load_openings([hospital_id], connection)[hospital_id]
+
+
+def opening(hospital_id: int, day: date, connection=None) -> Opening | None:
+    """The exception that opens `day` for `hospital_id`'s editors now (the one that lasts
+    longest), if any: open_exception() from the request's cache."""
+    now = clock()
+    found = [o for o in openings(hospital_id, connection) if o.opens(day, now)]
+    return max(found, key=lambda o: o.ends_at) if found else None
+
+
+def forget_openings() -> None:
+    """After an exception was added or ended: the rest of the request reads them again."""
+    if has_app_context():
+        g.pop("_openings", None)

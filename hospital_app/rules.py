@@ -46,6 +46,9 @@ FIELD_LABELS: dict[str, str] = {
     "notes": "Notes",
     "outlier_confirmed": "Unusual figures confirmed",
     "outlier_note": "What was unusual",
+    # Marks of the audit trail on a change to a report of a closed day (audit/trail.py)
+    "closed_day": "Change to a closed day",
+    "closed_day_exception": "Allowed by closing exception number",
     # Accounts
     "email": "Email",
     "display_name": "Name",

@@ -4,6 +4,11 @@ Whatever a view, a command or a test changes through the ORM, the rows describin
 inserted on the same connection, in the same transaction, right after the change itself was
 sent. They are committed together or rolled back together; no view writes audit rows.
 create_app() turns it on with register().
+
+A person's change to a report of a closed day (cycle.is_closed at that moment) is marked:
+"closed_day", and for an editor the exception that opened the day, "closed_day_exception"
+(its id). Changes no one made at a screen (seeding, factories, commands) are not marked: the
+closing rule is about people's roles (policy.py), which the command line is outside of.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.util import identity_key
 
-from .. import rules
+from .. import cycle, rules
 from ..models import (
     Account,
     AuditEntry,
@@ -210,6 +215,29 @@ def _entry(obj, spec: Audited, action: str, changes: dict) -> dict:
     }
 
 
+def _closed_day_marks(session, report: Report, action: str) -> dict[str, list]:
+    """The marks of a person's change to a report of a closed day (see the module's doc):
+    the days it had and has, either of them closed."""
+    if not (has_request_context() and current_user.is_authenticated):
+        return {}
+    days = {report.report_date}
+    if action == "update":
+        days.update(inspect(report).attrs.report_date.history.deleted)
+    connection = session.connection()
+    settings = cycle.settings(connection)
+    closed = sorted(d for d in days if d is not None and cycle.is_closed(d, settings))
+    if not closed:
+        return {}
+    # A deleted record's values are shown as they were (old), a new one's as they are (new).
+    marks = {"closed_day": [True, None] if action == "delete" else [None, True]}
+    if current_user.role != "admin":
+        opened = cycle.opening(report.hospital_id, closed[0], connection)
+        if opened is not None:
+            mark = [opened.id, None] if action == "delete" else [None, opened.id]
+            marks["closed_day_exception"] = mark
+    return marks
+
+
 def register() -> None:
     """Write the trail after every flush of every session (once, however often it is called:
     each test builds its own app)."""
@@ -221,9 +249,15 @@ def write_audit_entries(session, _flush_context) -> None:
     # In after_flush the session still lists what was new, changed and deleted, with each
     # attribute's history, and every new row has its id.
     entries = []
+
+    def add(obj, spec: Audited, action: str, changes: dict) -> None:
+        if isinstance(obj, Report):
+            changes.update(_closed_day_marks(session, obj, action))
+        entries.append(_entry(obj, spec, action, changes))
+
     for obj in session.new:
         if spec := AUDITED.get(type(obj)):
-            entries.append(_entry(obj, spec, "create", _snapshot(obj, spec, new=True)))
+            add(obj, spec, "create", _snapshot(obj, spec, new=True))
     for obj in session.dirty:
         spec = AUDITED.get(type(obj))
         if spec is None or not (changes := _changes(obj, spec)):
@@ -233,10 +267,10 @@ def write_audit_entries(session, _flush_context) -> None:
             action = spec.toggles[1] if changes["is_active"][1] else spec.toggles[0]
         elif set(changes) == {"password"}:
             action = "password"
-        entries.append(_entry(obj, spec, action, changes))
+        add(obj, spec, action, changes)
     for obj in session.deleted:
         if spec := AUDITED.get(type(obj)):
-            entries.append(_entry(obj, spec, "delete", _snapshot(obj, spec, new=False)))
+            add(obj, spec, "delete", _snapshot(obj, spec, new=False))
     if entries:
         user_id, name = actor()
         now = utcnow()
