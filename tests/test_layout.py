@@ -22,6 +22,7 @@ AREAS = (
     "hospitals",
     "reminders",
     "reports",
+    "timeliness",
 )
 # Pages whose path names no collection: the package is said here, once.
 NAMED = {
