@@ -186,6 +186,8 @@ PAGES = [
     Page("password", "/account/password"),
     Page("audit", "/audit", before=edit_a_hospital),
     Page("reminders", "/reminders"),
+    Page("timeliness", "/timeliness"),
+    Page("timeliness-errors", "/timeliness?from=2026-02-30&region=Atlantis", status=400),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
     Page("not-found", "/hospitals/999999", status=404),
     # Several hospitals on one screen (issue 11): blank, and with a wrong row.
