@@ -21,6 +21,7 @@ from .hospitals.views import bp as hospitals_bp
 from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
 from .settings.views import bp as settings_bp
+from .timeliness.views import bp as timeliness_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     entry_bp,
     hospitals_bp,
     reports_bp,
+    timeliness_bp,
     accounts_bp,
     audit_bp,
     reminders_bp,

@@ -23,6 +23,7 @@ AREAS = (
     "reminders",
     "reports",
     "settings",
+    "timeliness",
 )
 # Pages whose path names no collection: the package is said here, once.
 NAMED = {

@@ -101,6 +101,8 @@ MATRIX = [
     ("GET",   "/hospitals/export.csv",    LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports",                   LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports/export.csv",        LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/timeliness",              LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/timeliness/export.csv",   LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports/import",            LOGIN, READ_ONLY, 200,     200,      200,  NA),
     ("POST",  "/reports/import",            LOGIN, READ_ONLY, 422,     422,      422,  NA),
     ("GET",   "/reports/import/template.csv", LOGIN, READ_ONLY, 200,   200,      200,  NA),

@@ -65,6 +65,7 @@ def upgrade():
     # A plain ADD COLUMN (no batch): on SQLite a batch would rebuild the table and lose the
     # trigger that keeps report dates out of the future.
     op.add_column('hospital_stats', sa.Column('on_time', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_index('ix_hospital_stats_timeliness', 'hospital_stats', ['hospital_id', 'report_date', 'on_time'], unique=False)
 
     bind = op.get_bind()
     zone = _zone()
@@ -92,6 +93,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_hospital_stats_timeliness', table_name='hospital_stats')
     # Spelled out: Alembic's drop_column copies the table on SQLite, losing its triggers.
     op.execute('ALTER TABLE hospital_stats DROP COLUMN on_time')
     op.drop_table('closing_exceptions')

@@ -216,6 +216,8 @@ PAGES = [
     Page("settings-exceptions", "/settings/exceptions", before=open_an_exception),
     Page("settings-exception-new", "/settings/exceptions/new"),
     Page("settings-exception-new-errors", "/settings/exceptions/new", then=bad_exception),
+    Page("timeliness", "/timeliness"),
+    Page("timeliness-errors", "/timeliness?from=2026-02-30&region=Atlantis", status=400),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
     Page("not-found", "/hospitals/999999", status=404),
     # Several hospitals on one screen (issue 11): blank, and with a wrong row.
