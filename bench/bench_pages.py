@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
 
-from hospital_app import create_app
+from hospital_app import create_app, rules
 from hospital_app.auth.passwords import hash_password
 from hospital_app.extensions import db
 from hospital_app.models import Account, AuditEntry, Hospital
@@ -80,6 +80,8 @@ def main(url: str) -> None:
     with app.app_context():
         hospital_id = db.session.scalar(select(func.min(Hospital.id)))
         user_id = db.session.scalar(select(Account.id).where(Account.email == EMAIL))
+        yesterday = rules.today() - timedelta(days=1)
+        year_ago = yesterday - timedelta(days=364)  # 365 days: the longest range but one
     for path in (
         "/",
         "/?days=90",
@@ -87,6 +89,9 @@ def main(url: str) -> None:
         "/hospitals",
         "/hospitals?sort=-occupancy",
         "/hospitals?sort=region&status=all",
+        "/timeliness",
+        "/timeliness?sort=-missing",
+        f"/timeliness?from={year_ago.isoformat()}&to={yesterday.isoformat()}",
         f"/hospitals/{hospital_id}",
         f"/hospitals/{hospital_id}/history",
         "/reports",
@@ -108,7 +113,11 @@ def main(url: str) -> None:
             status = client.get(path).status_code
             times.append(1000 * (time.perf_counter() - started))
         print(f"{path} {status}: {statistics.mean(times):.1f} ms")
-    for path in ("/hospitals/export.csv?status=all", "/reports/export.csv"):
+    for path in (
+        "/hospitals/export.csv?status=all",
+        "/reports/export.csv",
+        "/timeliness/export.csv",
+    ):
         started = time.perf_counter()
         response = client.get(path)
         rows = sum(chunk.count(b"\n") for chunk in response.response) - 1

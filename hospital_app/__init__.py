@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, errors, legacy, policy, rules, security, system, templating
+from . import cli, cycle, errors, legacy, policy, rules, security, system, templating
 from . import config as config_module
 from .accounts.views import bp as accounts_bp
 from .audit import trail
@@ -20,6 +20,8 @@ from .extensions import csrf, db, login_manager, migrate
 from .hospitals.views import bp as hospitals_bp
 from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
+from .settings.views import bp as settings_bp
+from .timeliness.views import bp as timeliness_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,9 +32,11 @@ BLUEPRINTS = (
     entry_bp,
     hospitals_bp,
     reports_bp,
+    timeliness_bp,
     accounts_bp,
     audit_bp,
     reminders_bp,
+    settings_bp,
     system.bp,
     legacy.bp,
 )
@@ -54,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     init_engine(app)
     trail.register()
+    cycle.register()
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
@@ -61,7 +66,13 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    templating.init_app(app, can=policy.can, field_labels=rules.FIELD_LABELS)
+    templating.init_app(
+        app,
+        can=policy.can,
+        field_labels=rules.FIELD_LABELS,
+        due_text=cycle.due_text,
+        day_closed=cycle.day_closed,
+    )
     cli.init_app(app)
 
     if app.config["PROXY_COUNT"]:

@@ -23,9 +23,17 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from .extensions import db
-from .models import Account, AuditEntry, Hospital, Report
+from .models import Account, AuditEntry, ClosingException, Hospital, Report, ReportingSettings
 
-RECORD_TYPES = {Hospital: "hospital", Report: "report", Account: "account"}
+RECORD_TYPES = {
+    Hospital: "hospital",
+    Report: "report",
+    Account: "account",
+    ReportingSettings: "settings",
+    ClosingException: "exception",
+}
+# How a conflict's message names a kind of record ("changed this …"), when not by its type.
+KINDS = {"settings": "reporting cycle"}
 
 # (label, how to read the stored value from the record, the value in the form)
 Compared = tuple[str, Callable[[object], object], object]
@@ -93,7 +101,7 @@ def explain(record, compare: Sequence[Compared] = ()) -> Conflict:
         differences, deleted = [], True
     entry = last_change(record_type, record_id)
     return Conflict(
-        kind=record_type,
+        kind=KINDS.get(record_type, record_type),
         actor=entry.actor if entry else None,
         at=entry.created_at if entry else None,
         deleted=deleted,

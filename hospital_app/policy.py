@@ -1,19 +1,27 @@
 """Who may do what: every authorization decision of the app is made here.
 
 Views call require() before they change anything; templates call can() to show only the
-actions a person may take; the CSV import asks refusal() for each hospital of its file. A
-refusal says why, and is a 403 page, or a 409 when the record's state stands in the way
+actions a person may take; the CSV import asks refusal() for each hospital and day of its
+file. A refusal says why, and is a 403 page, or a 409 when the record's state stands in the way
 (an archived hospital) rather than the person's role.
+
+Closed days: asked with the report's day, report.write refuses an editor a day the reporting
+settings have closed (cycle.is_closed), unless an exception opens that day for that
+hospital now. Every path that writes a report asks so: the forms, the delete, the import's
+rows and the data-entry grid. Administrators may still change a closed day; the audit trail
+marks their change (audit/trail.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
 
+from . import cycle, rules
 from .extensions import db
 from .models import Account, Hospital, hospital_editors
 
@@ -24,6 +32,7 @@ ADMIN_ONLY = {
     "account.manage": "Only administrators can manage accounts.",
     "audit.view": "Only administrators can see the whole audit trail.",
     "reminder.view": "Only administrators can see the email reminders sent to editors.",
+    "settings.manage": "Only administrators can change the reporting settings.",
 }
 READ_ONLY = "Your account can see reports but not change them."
 # Importing is checked twice: the page is for editors and administrators, and each row's
@@ -63,8 +72,8 @@ def assigned_hospital_ids(user: Account) -> frozenset[int]:
     return cache[user.id]
 
 
-def _report_refusal(user, hospital: Hospital | None) -> Refusal | None:
-    """May `user` add, change or delete the reports of `hospital`?"""
+def _report_refusal(user, hospital: Hospital | None, day: date | None) -> Refusal | None:
+    """May `user` add, change or delete the reports of `hospital` (for `day`, when given)?"""
     if user.role == "editor" and (
         hospital is None or hospital.id not in assigned_hospital_ids(user)
     ):
@@ -81,11 +90,47 @@ def _report_refusal(user, hospital: Hospital | None) -> Refusal | None:
             f"changed or deleted. {who} if it reports again.",
             status=409,
         )
+    if day is not None and user.role != "admin":
+        return _closed_refusal(user, hospital, day)
     return None
 
 
-def refusal(user, action: str, hospital: Hospital | None = None) -> Refusal | None:
-    """Why `user` may not do `action` (to `hospital`); None when they may."""
+def closing_rule() -> str:
+    """The closing setting in words, for the messages: "a day closes for editors 7 days after
+    it ends". Day D ends at midnight; with 7, D is still open 7 days later and closed on the
+    8th (cycle.is_closed)."""
+    after = cycle.settings().close_after_days
+    if after is None:
+        return "days never close"
+    if after == 0:
+        return "a day closes for editors as soon as it ends"
+    return f"a day closes for editors {after} day{'s' if after != 1 else ''} after it ends"
+
+
+def closed_message(day: date, hospital: Hospital | None = None) -> str:
+    """Why an editor may not write `day`'s reports: the rule, and who can open the day."""
+    whom = f" for {hospital.name}" if hospital is not None else " for a hospital"
+    return (
+        f"Reports for {rules.day_text(day)} are closed: {closing_rule()} (reporting "
+        f"settings). An administrator can open the day again{whom}."
+    )
+
+
+def _closed_refusal(user, hospital: Hospital | None, day: date) -> Refusal | None:
+    if not cycle.is_closed(day, cycle.settings()):
+        return None
+    # One query for the exceptions of all the editor's hospitals, whatever the rows asked.
+    cycle.load_openings(assigned_hospital_ids(user))
+    if hospital is not None and cycle.opening(hospital.id, day) is not None:
+        return None  # an administrator opened it for this hospital, until the exception ends
+    return Refusal(closed_message(day, hospital))
+
+
+def refusal(
+    user, action: str, hospital: Hospital | None = None, day: date | None = None
+) -> Refusal | None:
+    """Why `user` may not do `action` (to `hospital`, for the reports of `day`); None when
+    they may. Without `day`, report.write answers for the hospital's open days."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not user.is_authenticated:
@@ -96,15 +141,15 @@ def refusal(user, action: str, hospital: Hospital | None = None) -> Refusal | No
         return Refusal(READ_ONLY)
     if action in REPORTERS_ONLY:
         return None
-    return _report_refusal(user, hospital)
+    return _report_refusal(user, hospital, day)
 
 
-def can(action: str, hospital: Hospital | None = None) -> bool:
-    return refusal(current_user, action, hospital) is None
+def can(action: str, hospital: Hospital | None = None, day: date | None = None) -> bool:
+    return refusal(current_user, action, hospital, day) is None
 
 
-def require(action: str, hospital: Hospital | None = None) -> None:
+def require(action: str, hospital: Hospital | None = None, day: date | None = None) -> None:
     """Stop the request with a 403 (or 409) that says why, before anything is changed."""
-    found = refusal(current_user, action, hospital)
+    found = refusal(current_user, action, hospital, day)
     if found is not None:
         abort(found.status, description=found.reason)

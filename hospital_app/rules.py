@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -46,12 +46,25 @@ FIELD_LABELS: dict[str, str] = {
     "notes": "Notes",
     "outlier_confirmed": "Unusual figures confirmed",
     "outlier_note": "What was unusual",
+    # Marks of the audit trail on a change to a report of a closed day (audit/trail.py)
+    "closed_day": "Change to a closed day",
+    "closed_day_exception": "Allowed by closing exception number",
     # Accounts
     "email": "Email",
     "display_name": "Name",
     "role": "Role",
     "hospitals": "Assigned hospitals",
     "password": "Password",
+    # Reporting settings
+    "deadline_time": "Deadline (time of day)",
+    "deadline_day_offset": "Deadline (days after the report's day)",
+    "close_after_days": "Days after which a day closes for editors",
+    # Closing exceptions
+    "date_from": "From",
+    "date_to": "To",
+    "ends_at": "Open until",
+    "reason": "Reason",
+    "ended_at": "Ended early at",
 }
 
 
@@ -193,6 +206,19 @@ def zone() -> ZoneInfo | None:
 def today() -> date:
     """Today in the hospitals' time zone (config TIMEZONE; the server's own when unset)."""
     return datetime.now(zone()).date()
+
+
+# --- The reporting cycle ----------------------------------------------------------------------
+
+# Day D's report is due by this time of day, on day D + DEADLINE_DAY_OFFSET, in TIMEZONE
+# (until an administrator changes it on /settings).
+DEFAULT_DEADLINE_TIME = time(12, 0)
+DEFAULT_DEADLINE_DAY_OFFSET = 1  # 0: the same day, 1: the next day
+DEADLINE_DAY_OFFSETS = {0: "the same day", 1: "the next day"}
+# Days after which a day's reports close for editors (None: never).
+DEFAULT_CLOSE_AFTER_DAYS = 7
+CLOSE_AFTER_MAX = 366
+EXCEPTION_REASON_MAX = 500
 
 
 # No report is older than this: a date like 0001-01-01 is a typing slip, and the dashboard's

@@ -21,10 +21,12 @@ from hospital_app.extensions import db
 from hospital_app.models import (
     Account,
     AuditEntry,
+    ClosingException,
     Hospital,
     LoginAttempt,
     Reminder,
     Report,
+    ReportingSettings,
     hospital_editors,
 )
 
@@ -60,6 +62,9 @@ def empty_tables(app) -> None:
     with app.app_context():
         for table in (
             Reminder.__table__,
+            ClosingException.__table__,
+            # Without a row, the reporting cycle's defaults apply (cycle.settings()).
+            ReportingSettings.__table__,
             hospital_editors,
             AuditEntry.__table__,
             LoginAttempt.__table__,

@@ -19,7 +19,7 @@ from helpers import (
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from hospital_app import rules
+from hospital_app import cycle, rules
 from hospital_app.extensions import db
 from hospital_app.models import Account, AuditEntry, Hospital, Report
 
@@ -328,3 +328,18 @@ def test_create_dev_admin_refuses_in_production(migrated_url):
         assert result.exit_code == 1
         assert "create-dev-admin is for development only" in result.output
         assert accounts(app) == []
+
+
+def test_demo_reports_are_mostly_on_time_and_say_when_they_were_saved(app, runner):
+    """seed-demo writes its reports in bulk, past the insert hook: it sets when each was first
+    saved and whether that was by the deadline itself, by the same rule (cycle.py)."""
+    result = runner.invoke(args=["seed-demo", "--hospitals", "20", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        rows = db.session.execute(
+            select(Report.report_date, Report.created_at, Report.on_time)
+        ).all()
+        for day, created_at, on_time in rows:
+            assert on_time == cycle.is_on_time(day, created_at, cycle.settings())
+    late = sum(not on_time for _day, _at, on_time in rows)
+    assert 0 < late < len(rows) / 4

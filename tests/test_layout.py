@@ -22,6 +22,8 @@ AREAS = (
     "hospitals",
     "reminders",
     "reports",
+    "settings",
+    "timeliness",
 )
 # Pages whose path names no collection: the package is said here, once.
 NAMED = {

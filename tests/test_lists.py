@@ -422,5 +422,7 @@ def test_list_pages_send_as_many_queries_whatever_the_page_size_or_the_data(
     }
     assert len(set(counts.values())) == 1, counts
     # The account (and, for an editor, their hospitals), regions (and for /reports the codes
-    # for the datalist), the count and the page with whatever it joins.
-    assert next(iter(counts.values())) <= 6, counts
+    # for the datalist), the count and the page with whatever it joins; for an editor's
+    # /reports, the reporting settings too (is each row's day closed?), read once.
+    closing = 1 if role == "editor" and path.startswith("/reports") else 0
+    assert next(iter(counts.values())) <= 6 + closing, counts

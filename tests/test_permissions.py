@@ -29,7 +29,16 @@ from helpers import (
 from sqlalchemy import select
 
 from hospital_app.extensions import db
-from hospital_app.models import Account, AuditEntry, Hospital, Report, hospital_editors
+from hospital_app.models import (
+    Account,
+    AuditEntry,
+    ClosingException,
+    Hospital,
+    Report,
+    ReportingSettings,
+    hospital_editors,
+    utcnow,
+)
 
 ROLES = ("anonymous", "viewer", "editor", "other", "admin", "archived")
 
@@ -51,6 +60,7 @@ ARCHIVE = Refused("Only administrators can archive or restore hospitals.")
 USERS = Refused("Only administrators can manage accounts.")
 AUDIT = Refused("Only administrators can see the whole audit trail.")
 REMINDERS = Refused("Only administrators can see the email reminders sent to editors.")
+SETTINGS = Refused("Only administrators can change the reporting settings.")
 READ_ONLY = Refused("Your account can see reports but not change them.")
 NOT_MINE = Refused("You can change reports only for the hospitals assigned to you")
 ARCHIVED = Refused(
@@ -63,7 +73,8 @@ RESENT = 308  # the same, for a form sent to an old address: the browser sends i
 
 # {h}: the hospital the editor is assigned to, {r}: a report of it (for the editor of an
 # archived hospital: that hospital and its report); {a}: an archived hospital; {u}: an active
-# account, {x}: a deactivated one. "other" is the editor of another hospital.
+# account, {x}: a deactivated one; {e}: an open closing exception for {h}. "other" is the
+# editor of another hospital.
 # fmt: off
 MATRIX = [
     # method  route                       anon   viewer     editor   other     admin archived
@@ -90,6 +101,8 @@ MATRIX = [
     ("GET",   "/hospitals/export.csv",    LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports",                   LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports/export.csv",        LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/timeliness",              LOGIN, 200,       200,     200,      200,  NA),
+    ("GET",   "/timeliness/export.csv",   LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports/import",            LOGIN, READ_ONLY, 200,     200,      200,  NA),
     ("POST",  "/reports/import",            LOGIN, READ_ONLY, 422,     422,      422,  NA),
     ("GET",   "/reports/import/template.csv", LOGIN, READ_ONLY, 200,   200,      200,  NA),
@@ -100,6 +113,12 @@ MATRIX = [
     ("GET",   "/reports/{r}/history",       LOGIN, 200,       200,     200,      200,  200),
     ("GET",   "/audit",                   LOGIN, AUDIT,     AUDIT,   AUDIT,    200,  NA),
     ("GET",   "/reminders",               LOGIN, REMINDERS, REMINDERS, REMINDERS, 200, REMINDERS),
+    ("GET",   "/settings",                LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
+    ("POST",  "/settings",                LOGIN, SETTINGS,  SETTINGS, SETTINGS, 303, SETTINGS),
+    ("GET",   "/settings/exceptions",     LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
+    ("GET",   "/settings/exceptions/new", LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
+    ("POST",  "/settings/exceptions/new", LOGIN, SETTINGS,  SETTINGS, SETTINGS, 303, SETTINGS),
+    ("POST",  "/settings/exceptions/{e}/end", LOGIN, SETTINGS, SETTINGS, SETTINGS, 303, SETTINGS),
     ("GET",   "/accounts",                   LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("GET",   "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("POST",  "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    303,  NA),
@@ -174,10 +193,21 @@ def world(app) -> World:
             h: db.session.scalar(select(Report.id).where(Report.hospital_id == h))
             for h in (mine, other, archived)
         }
+    with app.app_context():
+        exception = ClosingException(
+            hospital_id=mine,
+            date_from=yesterday() - timedelta(days=30),
+            date_to=yesterday() - timedelta(days=20),
+            ends_at=utcnow() + timedelta(hours=48),
+            reason="Late corrections",
+        )
+        db.session.add(exception)
+        db.session.commit()
+        opened = exception.id
     make_user(app, "admin", email=ADMIN_EMAIL)
     target = make_user(app, "viewer", email="target@example.org", name="Tara Target")
     inactive = make_user(app, "viewer", email="gone@example.org", name="Gil Gone", active=False)
-    common = {"a": archived, "u": target, "x": inactive}
+    common = {"a": archived, "u": target, "x": inactive, "e": opened}
     ids = {role: {**common, "h": mine, "r": report_of[mine]} for role in ROLES}
     ids["archived"].update(h=archived, r=report_of[archived])
     return World(app, ids, other, signed_in_client(app, ADMIN_EMAIL))
@@ -288,13 +318,33 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
             confirm=[NEW_PASSWORD],
         )
         return {**fields, "csrf_token": token}
+    if route == "/settings":
+        fields = form_on_page(world.admin, url)
+        fields["deadline_time"] = ["18:00"]
+        return {**fields, "csrf_token": token}
+    if route == "/settings/exceptions/new":
+        return {
+            "hospital": str(world.ids[role]["h"]),
+            "date_from": (yesterday() - timedelta(days=14)).isoformat(),
+            "date_to": (yesterday() - timedelta(days=10)).isoformat(),
+            "hours": "24",
+            "reason": "Corrections from the lab",
+            "csrf_token": token,
+        }
     if route == "/accounts/{u}/password":
         return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
     return {"csrf_token": token}  # archive, restore, delete, (de)activate, sign out
 
 
 # Every table a request could write to; each row whole, so a changed value shows too.
-TABLES = (Hospital.__table__, Report.__table__, Account.__table__, hospital_editors)
+TABLES = (
+    Hospital.__table__,
+    Report.__table__,
+    Account.__table__,
+    hospital_editors,
+    ReportingSettings.__table__,
+    ClosingException.__table__,
+)
 
 
 def snapshot(app) -> dict:
@@ -364,7 +414,9 @@ def test_the_table_covers_every_route_and_method_of_the_app(app):
     urls = app.url_map.bind("localhost")
     covered = set()
     for method, route, *_ in MATRIX:
-        rule, _args = urls.match(route.format(h=1, r=1, a=1, u=1, x=1), method, return_rule=True)
+        rule, _args = urls.match(
+            route.format(h=1, r=1, a=1, u=1, x=1, e=1), method, return_rule=True
+        )
         covered.add((rule.rule, method))
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":

@@ -12,7 +12,13 @@ from ..web import Choice, PageArgs
 from . import queries
 from .trail import ACTIONS
 
-RECORD_TYPES = {"hospital": "Hospitals", "report": "Reports", "account": "Accounts"}
+RECORD_TYPES = {
+    "hospital": "Hospitals",
+    "report": "Reports",
+    "account": "Accounts",
+    "settings": "Reporting settings",
+    "exception": "Exceptions to closing",
+}
 
 
 class AuditFilters(PageArgs):

@@ -4,21 +4,36 @@ Whatever a view, a command or a test changes through the ORM, the rows describin
 inserted on the same connection, in the same transaction, right after the change itself was
 sent. They are committed together or rolled back together; no view writes audit rows.
 create_app() turns it on with register().
+
+A person's change to a report of a closed day (cycle.is_closed at that moment) is marked:
+"closed_day", and for an editor the exception that opened the day, "closed_day_exception"
+(its id). Changes no one made at a screen (seeding, factories, commands) are not marked: the
+closing rule is about people's roles (policy.py), which the command line is outside of.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import g, has_app_context, has_request_context
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.util import identity_key
 
-from .. import rules
-from ..models import Account, AuditEntry, Hospital, Report, utcnow
+from .. import cycle, rules
+from ..models import (
+    Account,
+    AuditEntry,
+    ClosingException,
+    Hospital,
+    Report,
+    ReportingSettings,
+    utcnow,
+)
 
 PASSWORD_CHANGED = "(changed)"  # noqa: S105 (what the trail shows instead of a hash)
 PASSWORD_SET = "(set)"  # noqa: S105
@@ -35,15 +50,40 @@ class Audited:
             return f"{obj.code} {obj.name}"
         if isinstance(obj, Report):
             return f"report of {obj.report_date.isoformat()}"
+        if isinstance(obj, ReportingSettings):
+            return "Reporting settings"
+        if isinstance(obj, ClosingException):
+            return exception_label(obj)
         return obj.email
 
     @staticmethod
     def hospital_id(obj) -> int | None:
         if isinstance(obj, Hospital):
             return obj.id
-        if isinstance(obj, Report):
+        if isinstance(obj, Report | ClosingException):
             return obj.hospital_id
         return None
+
+
+def day_range_text(first: date, last: date) -> str:
+    """A range of days as people read it: "1–7 Nov 2026", "28 Oct – 3 Nov 2026"."""
+    if first == last:
+        return rules.day_text(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{rules.day_text(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {rules.day_text(last)}"
+    return f"{rules.day_text(first)} – {rules.day_text(last)}"
+
+
+def exception_label(obj: ClosingException) -> str:
+    """ "Exception for NRH-001, 1–7 Nov 2026". The hospital is read only if it is loaded
+    already (the relationship raises rather than query during a flush)."""
+    hospital = inspect(obj).attrs.hospital.loaded_value
+    if not isinstance(hospital, Hospital) and (session := object_session(obj)) is not None:
+        hospital = session.identity_map.get(identity_key(Hospital, obj.hospital_id))
+    who = hospital.code if isinstance(hospital, Hospital) else f"hospital {obj.hospital_id}"
+    return f"Exception for {who}, {day_range_text(obj.date_from, obj.date_to)}"
 
 
 # Each record's fields in the order its form shows them, which is also the order the trail
@@ -64,6 +104,14 @@ AUDITED: dict[type, Audited] = {
         "account",
         ("email", "display_name", "role", "hospitals", "is_active", "password_hash"),
         ("deactivate", "activate"),
+    ),
+    ReportingSettings: Audited(
+        "settings", ("deadline_time", "deadline_day_offset", "close_after_days"), None
+    ),
+    ClosingException: Audited(
+        "exception",
+        ("hospital_id", "date_from", "date_to", "ends_at", "reason", "ended_at"),
+        None,
     ),
 }
 
@@ -98,6 +146,8 @@ def ordered_changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
 def _plain(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     if isinstance(value, Hospital):
         return value.code
     return value
@@ -165,6 +215,29 @@ def _entry(obj, spec: Audited, action: str, changes: dict) -> dict:
     }
 
 
+def _closed_day_marks(session, report: Report, action: str) -> dict[str, list]:
+    """The marks of a person's change to a report of a closed day (see the module's doc):
+    the days it had and has, either of them closed."""
+    if not (has_request_context() and current_user.is_authenticated):
+        return {}
+    days = {report.report_date}
+    if action == "update":
+        days.update(inspect(report).attrs.report_date.history.deleted)
+    connection = session.connection()
+    settings = cycle.settings(connection)
+    closed = sorted(d for d in days if d is not None and cycle.is_closed(d, settings))
+    if not closed:
+        return {}
+    # A deleted record's values are shown as they were (old), a new one's as they are (new).
+    marks = {"closed_day": [True, None] if action == "delete" else [None, True]}
+    if current_user.role != "admin":
+        opened = cycle.opening(report.hospital_id, closed[0], connection)
+        if opened is not None:
+            mark = [opened.id, None] if action == "delete" else [None, opened.id]
+            marks["closed_day_exception"] = mark
+    return marks
+
+
 def register() -> None:
     """Write the trail after every flush of every session (once, however often it is called:
     each test builds its own app)."""
@@ -176,9 +249,15 @@ def write_audit_entries(session, _flush_context) -> None:
     # In after_flush the session still lists what was new, changed and deleted, with each
     # attribute's history, and every new row has its id.
     entries = []
+
+    def add(obj, spec: Audited, action: str, changes: dict) -> None:
+        if isinstance(obj, Report):
+            changes.update(_closed_day_marks(session, obj, action))
+        entries.append(_entry(obj, spec, action, changes))
+
     for obj in session.new:
         if spec := AUDITED.get(type(obj)):
-            entries.append(_entry(obj, spec, "create", _snapshot(obj, spec, new=True)))
+            add(obj, spec, "create", _snapshot(obj, spec, new=True))
     for obj in session.dirty:
         spec = AUDITED.get(type(obj))
         if spec is None or not (changes := _changes(obj, spec)):
@@ -188,10 +267,10 @@ def write_audit_entries(session, _flush_context) -> None:
             action = spec.toggles[1] if changes["is_active"][1] else spec.toggles[0]
         elif set(changes) == {"password"}:
             action = "password"
-        entries.append(_entry(obj, spec, action, changes))
+        add(obj, spec, action, changes)
     for obj in session.deleted:
         if spec := AUDITED.get(type(obj)):
-            entries.append(_entry(obj, spec, "delete", _snapshot(obj, spec, new=False)))
+            add(obj, spec, "delete", _snapshot(obj, spec, new=False))
     if entries:
         user_id, name = actor()
         now = utcnow()

@@ -6,6 +6,9 @@ Archived hospitals are left out everywhere on the dashboard (their reports are c
 so the page can say how many were left out); hospitals that did not report are not
 estimated. Percentages are sums divided by sums (all occupied beds over all beds), never
 averages of the hospitals' own percentages.
+
+On time: of the active hospitals, those whose report of the day was saved by its deadline
+(Report.on_time, cycle.py); until the deadline has passed the page says when it is instead.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from .. import rules
+from .. import cycle, rules
 from ..charts import Chart, Series, days_ending, occupancy_chart, ratio
 from ..extensions import db
 from ..models import AuditEntry, Hospital, Report
@@ -34,6 +37,7 @@ class Totals:
 
     hospitals: int  # active hospitals
     reported: int  # of them, those with a report that day
+    on_time: int  # of those reports, the ones saved by the day's deadline (cycle.py)
     beds_total: int
     beds_occupied: int
     icu_beds_total: int
@@ -45,8 +49,8 @@ class Totals:
     @classmethod
     def from_row(cls, row, region: str | None = None) -> Totals:
         # MariaDB returns SUM() as a Decimal: whole numbers here, so int() is exact.
-        hospitals, reported, *sums = (int(v or 0) for v in row)
-        return cls(hospitals, reported, *sums, region=region)
+        hospitals, reported, on_time, *sums = (int(v or 0) for v in row)
+        return cls(hospitals, reported, on_time, *sums, region=region)
 
     @property
     def missing(self) -> int:
@@ -55,6 +59,11 @@ class Totals:
     @property
     def completeness(self) -> float | None:
         return ratio(self.reported, self.hospitals)
+
+    @property
+    def on_time_share(self) -> float | None:
+        """Of the active hospitals, those that reported by the deadline."""
+        return ratio(self.on_time, self.hospitals)
 
     @property
     def occupancy(self) -> float | None:
@@ -69,6 +78,7 @@ def _day_columns():
     return (
         func.count(Hospital.id),
         func.count(Report.id),
+        func.coalesce(func.sum(case((Report.on_time, 1), else_=0)), 0),
         *(func.coalesce(func.sum(getattr(Report, name)), 0) for name in SUMMED),
     )
 
@@ -84,6 +94,17 @@ def _active_with_report_of(day: date, *columns):
         )
         .where(ACTIVE)
     )
+
+
+def deadline_ahead(day: date) -> str | None:
+    """When `day`'s reports are due, as people read it ("12:00 on 29 Nov 2026", hospitals'
+    time zone), while that is still ahead; None once it has passed and the on-time share
+    means something."""
+    settings = cycle.settings()
+    if cycle.is_due(day, settings):
+        return None
+    due = cycle.deadline(day, settings)
+    return f"{due:%H:%M} on {rules.day_text(due.date())}"
 
 
 def network_totals(day: date) -> Totals:

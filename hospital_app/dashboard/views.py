@@ -37,6 +37,7 @@ def index():
     beds_chart, icu_chart = queries.region_trends(day, args.period)
     data = {
         "totals": queries.network_totals(day),
+        "deadline": queries.deadline_ahead(day),
         "regions": queries.region_totals(day),
         "archived_reports": queries.archived_reports(day),
         "missing": missing,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 
-from .. import policy, rules
+from .. import cycle, policy, rules
 from ..extensions import db
 from ..hospitals.queries import regions_in_use
 from ..models import Hospital, Report
@@ -39,14 +39,35 @@ def index():
     valid = args.validate()
     day = args.day  # today, when ?date= cannot be used
     rows = queries.day_sheet(current_user, day, args.region.data) if valid else None
+    closed, closed_notice = _closed(day, rows or ())
     return render_template(
         "entry/index.html",
         args=args,
         rows=rows,
+        closed=closed,
+        closed_notice=closed_notice,
         to_do=sum(row.to_do for row in rows or ()),
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < rules.today() else None,
     ), (200 if valid else 400)
+
+
+def _closed(day, rows) -> tuple[set[int], str | None]:
+    """The hospitals whose report of `day` the person may not write because the day is
+    closed (an exception may open some), and what the page says about it."""
+    if not cycle.is_closed(day, cycle.settings()):
+        return set(), None
+    if current_user.role == "admin":
+        return set(), (
+            f"Reports for {shown_day(day)} are closed for editors: {policy.closing_rule()}. "
+            "You can still change them; the audit trail marks such changes."
+        )
+    closed = {
+        row.hospital.id
+        for row in rows
+        if policy.refusal(current_user, "report.write", row.hospital, day=day) is not None
+    }
+    return closed, policy.closed_message(day) if closed else None
 
 
 # --- Several hospitals on one screen -----------------------------------------------------------
@@ -112,10 +133,16 @@ def grid():
         return _grid_page(args, None), 400
     day = args.day
     if request.method == "GET":
-        rows = [
-            GridRow(hospital, grid_row(None, hospital.id, day, previous))
-            for hospital, previous in queries.grid_rows(current_user, day, args.region.data)
-        ]
+        rows, refused = [], None
+        for hospital, previous in queries.grid_rows(current_user, day, args.region.data):
+            refusal = policy.refusal(current_user, "report.write", hospital, day=day)
+            if refusal is not None:
+                refused = refusal  # a closed day: its row could not be saved
+                continue
+            rows.append(GridRow(hospital, grid_row(None, hospital.id, day, previous)))
+        if refused is not None and not rows:
+            # Not "nothing left to do": the day is closed to this person.
+            abort(refused.status, description=refused.reason)
         return _grid_page(args, rows)
 
     rows = _submitted_rows(day)
@@ -148,7 +175,7 @@ def _submitted_rows(day) -> list[GridRow]:
     rows = []
     for hospital in hospitals:
         empty = row_is_empty(request.form, hospital.id)
-        refusal = policy.refusal(current_user, "report.write", hospital)
+        refusal = policy.refusal(current_user, "report.write", hospital, day=day)
         if refusal is not None:
             if empty:
                 continue

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Hospital, Report
 from ..policy import require
 from ..saving import Outcome, save, toggle
+from ..timeliness import queries as timeliness
 from ..web import (
     ActionForm,
     PageArgs,
@@ -135,6 +136,8 @@ def detail(hospital_id: int):
         args=args,
         action=ActionForm(),
         chart=queries.hospital_chart(hospital),
+        calendar=timeliness.calendar(hospital),
+        states=timeliness.STATES,
     ), list_status(reports)
 
 

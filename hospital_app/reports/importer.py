@@ -4,7 +4,8 @@ The file is read as a stream, line by line: each line is decoded here (so a byte
 UTF-8 is reported with its line number), every row is checked with the rules the report form
 uses (rules.py), and the rows are written through the ORM in batches of BATCH_ROWS, so the
 audit trail (audit/trail.py) records every change in the same transaction. Whether a row
-may add or change its hospital's report is the policy's answer (policy.py), as for the form.
+may add or change its hospital's report of its day is the policy's answer (policy.py), as for
+the form: a closed day is refused to editors row by row, with the closing rule.
 Each batch costs a fixed number of statements whatever its size: one SELECT of the hospitals
 not seen before, one SELECT of the reports already stored for the batch's (hospital, date)
 pairs, one flush, one query for unusual figures (outliers.py), and a second flush.
@@ -200,7 +201,8 @@ class _Known:
     id: int
     code: str
     name: str
-    refusal: str | None
+    refusal: str | None  # for every day of this hospital (not theirs, archived)
+    record: Hospital  # asked of the policy again with each row's day
 
 
 @dataclass
@@ -264,7 +266,7 @@ class _Importer:
             refusal = policy.refusal(self.actor, "report.write", hospital)
             reason = refusal.reason if refusal is not None else None
             self.hospitals[hospital.code] = _Known(
-                hospital.id, hospital.code, hospital.name, reason
+                hospital.id, hospital.code, hospital.name, reason, hospital
             )
             wanted.discard(hospital.code)
         for code in wanted:
@@ -381,6 +383,8 @@ class _Importer:
                 self.result.unchanged += 1
             elif row.hospital.refusal:
                 self.result.add_error(row.line, "hospital_code", row.hospital.refusal)
+            elif closed := self._day_refusal(row):
+                self.result.add_error(row.line, "report_date", closed)
             else:
                 changing.append((row, report))
         if not self.result.ok or not changing:
@@ -426,6 +430,14 @@ class _Importer:
             report.outlier_note = outlier_note(found)
         session.flush()
         self._forget([*stored.values(), *written])
+
+    def _day_refusal(self, row: _Row) -> str | None:
+        """A closed day, for an editor (the policy reads the settings and the hospital's
+        exceptions once per request, not per row)."""
+        refusal = policy.refusal(
+            self.actor, "report.write", row.hospital.record, day=row.report_date
+        )
+        return refusal.reason if refusal is not None else None
 
     @staticmethod
     def _forget(reports) -> None:

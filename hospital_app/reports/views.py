@@ -36,7 +36,7 @@ from ..extensions import csrf, db
 from ..hospitals.queries import regions_in_use
 from ..models import Hospital, Report
 from ..report_entry import ReportForm
-from ..saving import Outcome, save
+from ..saving import Outcome, apply_and_commit, save
 from ..templating import day
 from ..web import (
     ActionForm,
@@ -129,11 +129,11 @@ def export():
 # --- One report: new, edit, delete, history --------------------------------------------------
 
 
-def _require_write(hospital: Hospital) -> None:
-    """Stop unless the person may add, change or delete `hospital`'s reports (the policy's
-    decision). An archived hospital gets its own page, with the way back for those who may
-    restore it."""
-    refusal = policy.refusal(current_user, "report.write", hospital)
+def _require_write(hospital: Hospital, report_day=None) -> None:
+    """Stop unless the person may add, change or delete `hospital`'s reports (of
+    `report_day`, a stored report's day, which may be closed): the policy's decision. An
+    archived hospital gets its own page, with the way back for those who may restore it."""
+    refusal = policy.refusal(current_user, "report.write", hospital, day=report_day)
     if refusal is None:
         return
     if refusal.status == 409:  # the hospital's state, not the person's role
@@ -142,6 +142,19 @@ def _require_write(hospital: Hospital) -> None:
         )
         abort(make_response(page, 409))
     abort(refusal.status, description=refusal.reason)
+
+
+def _refuse_closed_day(form: ReportForm, hospital: Hospital) -> bool:
+    """The day typed in the form, asked of the policy (an editor may not write a closed day):
+    its refusal goes beside the date, which is what to change. True when refused."""
+    typed = form.report_date.data
+    if typed is None or form.report_date.errors:
+        return False
+    refusal = policy.refusal(current_user, "report.write", hospital, day=typed)
+    if refusal is None:
+        return False
+    form.report_date.errors = [*form.report_date.errors, refusal.reason]
+    return True
 
 
 def _report_or_404(report_id: int) -> Report:
@@ -211,15 +224,23 @@ def new(hospital_id: int):
     )
     _require_write(hospital)
     form = ReportForm(hospital_id=hospital.id)
+    closed_notice = None
     if not form.is_submitted():
         _start_from_previous(form, hospital)
+        asked = policy.refusal(current_user, "report.write", hospital, day=form.report_date.data)
+        closed_notice = asked.reason if asked is not None else None
     report = Report(hospital_id=hospital.id)
 
     def apply():
         form.apply_report(report)
         db.session.add(report)
 
-    if save(form, report, apply) is Outcome.SAVED:
+    # Validated first, so every field's errors show at once; the day is then asked of the
+    # policy before anything is saved.
+    valid = form.validate_on_submit()
+    refused = form.is_submitted() and _refuse_closed_day(form, hospital)
+    outcome = apply_and_commit(form, report, apply) if valid and not refused else None
+    if outcome is Outcome.SAVED:
         flash(
             f"The report for {day(report.report_date)} was added to {hospital.name}.",
             "success",
@@ -232,16 +253,22 @@ def new(hospital_id: int):
         form=form,
         hospital=hospital,
         entry=_entry_query(form.report_date.data or rules.today()),
-    ), form_status(form)
+        closed_notice=closed_notice,
+    ), (403 if refused else form_status(form))
 
 
 @bp.route("/reports/<int:report_id>/edit", methods=["GET", "POST"])
 def edit(report_id: int):
     report = _report_or_404(report_id)
     hospital = report.hospital
-    _require_write(hospital)
+    _require_write(hospital, report.report_date)
     form = ReportForm(obj=report, hospital_id=report.hospital_id, report_id=report.id)
-    outcome = save(form, report, lambda: form.apply_report(report))
+    # The stored day was asked above; the day typed may move the report into a closed one.
+    valid = form.validate_on_submit()
+    refused = form.is_submitted() and _refuse_closed_day(form, hospital)
+    outcome = None
+    if valid and not refused:
+        outcome = apply_and_commit(form, report, lambda: form.apply_report(report))
     if outcome in (Outcome.UNCHANGED, Outcome.SAVED):
         if outcome is Outcome.UNCHANGED:
             flash("Nothing was changed.", "info")
@@ -259,7 +286,7 @@ def edit(report_id: int):
         report=report,
         hospital=hospital,
         entry=_entry_query(report.report_date),
-    ), form_status(form)
+    ), (403 if refused else form_status(form))
 
 
 @bp.route("/reports/<int:report_id>/delete", methods=["GET", "POST"])
@@ -267,7 +294,7 @@ def delete(report_id: int):
     """GET asks for confirmation; POST (with the form's token) deletes."""
     report = _report_or_404(report_id)
     hospital = report.hospital
-    _require_write(hospital)
+    _require_write(hospital, report.report_date)
     form = ActionForm(obj=report)
     when = day(report.report_date)
     outcome = save(form, report, lambda: db.session.delete(report))

@@ -144,6 +144,30 @@ def edit_a_hospital(page, seeded: Seeded) -> None:
     expect(page.locator(".flash--success")).to_be_visible()
 
 
+def bad_settings(page, seeded: Seeded) -> None:
+    # A time control takes no text: the error comes from the number of days.
+    page.fill("[name=close_after_days]", "9999")
+    submit(page)
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
+def bad_exception(page, seeded: Seeded) -> None:
+    page.fill("[name=hours]", "0")
+    submit(page)
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
+def open_an_exception(page, seeded: Seeded) -> None:
+    """An exception made through the form, so /settings/exceptions has a row to show."""
+    page.goto("/settings/exceptions/new")
+    page.select_option("[name=hospital]", str(seeded.hospital))
+    page.fill("[name=date_from]", "2020-01-01")
+    page.fill("[name=date_to]", "2020-01-07")
+    page.fill("[name=reason]", "Corrections from the lab")
+    submit(page)
+    expect(page.locator(".flash--success")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -186,6 +210,14 @@ PAGES = [
     Page("password", "/account/password"),
     Page("audit", "/audit", before=edit_a_hospital),
     Page("reminders", "/reminders"),
+    # The reporting cycle (issue 12): its settings and the exceptions to closing.
+    Page("settings", "/settings"),
+    Page("settings-errors", "/settings", then=bad_settings),
+    Page("settings-exceptions", "/settings/exceptions", before=open_an_exception),
+    Page("settings-exception-new", "/settings/exceptions/new"),
+    Page("settings-exception-new-errors", "/settings/exceptions/new", then=bad_exception),
+    Page("timeliness", "/timeliness"),
+    Page("timeliness-errors", "/timeliness?from=2026-02-30&region=Atlantis", status=400),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
     Page("not-found", "/hospitals/999999", status=404),
     # Several hospitals on one screen (issue 11): blank, and with a wrong row.
