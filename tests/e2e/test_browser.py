@@ -487,10 +487,10 @@ def test_the_dashboard_on_a_phone(app, page, screenshots):
     page.screenshot(path=screenshots / "dashboard-phone.png", full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
 
-    # The first screen holds the four network figures.
+    # The first screen holds the network figures: four, and the day's on-time share.
     figures = page.locator(".totals dd.figure")
-    expect(figures).to_have_count(4)
-    for i in range(4):
+    expect(figures).to_have_count(5)
+    for i in range(5):
         box = figures.nth(i).bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
 
