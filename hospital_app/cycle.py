@@ -118,23 +118,6 @@ def is_closed(day: date, rules_: ReportingSettings, today: date | None = None) -
     return ((today or local_today()) - day).days > rules_.close_after_days
 
 
-def open_exception(hospital_id: int, day: date, now: datetime | None = None):
-    """The exception that opens `day` for `hospital_id`'s editors now, if any."""
-    now = now or clock()
-    return db.session.scalar(
-        select(ClosingException)
-        .where(
-            ClosingException.hospital_id == hospital_id,
-            ClosingException.date_from <= day,
-            ClosingException.date_to >= day,
-            ClosingException.ended_at.is_(None),
-            ClosingException.ends_at > now,
-        )
-        .order_by(ClosingException.ends_at.desc())
-        .limit(1)
-    )
-
-
 def _classify(mapper, connection, report: Report) -> None:
     # At the insert, by the settings in force now: what "first saved" means (module doc).
     report.on_time = is_on_time(report.report_date, clock(), settings(connection))
@@ -170,8 +153,8 @@ def day_closed(day: date) -> bool:
 
 @dataclass(frozen=True)
 class Opening:
-    """An exception not ended yet, as the policy needs it: open_exception()'s rule for any
-    day, without a query per day."""
+    """An exception not ended yet, as the policy needs it: the rule of ClosingException.is_open,
+    for any day, without a query per day."""
 
     id: int
     date_from: date
@@ -220,7 +203,7 @@ def openings(hospital_id: int, connection=None) -> tuple[Opening, ...]:
 
 def opening(hospital_id: int, day: date, connection=None) -> Opening | None:
     """The exception that opens `day` for `hospital_id`'s editors now (the one that lasts
-    longest), if any: open_exception() from the request's cache."""
+    longest), if any, from the request's cache."""
     now = clock()
     found = [o for o in openings(hospital_id, connection) if o.opens(day, now)]
     return max(found, key=lambda o: o.ends_at) if found else None

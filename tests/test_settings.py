@@ -258,9 +258,8 @@ def test_an_exception_is_created_audited_and_listed_as_open(app, client, monkeyp
         last,
     )
     assert exception.ends_at == now + timedelta(hours=48) and exception.ended_at is None
-    assert cycle.open_exception  # the foundation's lookup finds it:
-    with app.app_context():
-        assert cycle.open_exception(hospital, first, now).id == exception.id
+    with app.app_context():  # the policy's lookup finds it
+        assert cycle.opening(hospital, first).id == exception.id
 
     text = page_text(client.get("/settings/exceptions"))
     assert "are open to its editors until 30 Nov 2026, 09:00 UTC" in text
@@ -296,7 +295,7 @@ def test_an_exception_is_ended_early_and_audited(app, client):
     assert changed.action == "update" and list(changed.changes) == ["ended_at"]
     assert changed.hospital_id == hospital
     with app.app_context():
-        assert cycle.open_exception(hospital, ended.date_from) is None
+        assert cycle.opening(hospital, ended.date_from) is None
 
     # Again (say, from a page opened before): already closed, nothing changes.
     response = client.post(url, data={"csrf_token": token}, follow_redirects=True)
@@ -332,7 +331,7 @@ def test_an_expired_exception_is_listed_as_expired(app, client, monkeypatch):
     assert "Expired" in text and "Open NRH-001" not in text
     assert "/end" not in response.get_data(as_text=True)
     with app.app_context():
-        assert cycle.open_exception(hospital, exception.date_from) is None
+        assert cycle.opening(hospital, exception.date_from) is None
     url = f"/settings/exceptions/{exception.id}/end"
     response = client.post(url, data={"csrf_token": token}, follow_redirects=True)
     assert "This exception is already closed" in page_text(response)
