@@ -8,10 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, case, exists, select
 
 from ..extensions import db
+from ..hospitals.queries import with_latest_report
 from ..models import Account, AuditEntry, Hospital, Report, hospital_editors
 
 
@@ -129,22 +129,12 @@ def grid_rows(
     """The grid's rows: the hospitals still to do on `day`, in the entry page's order, each
     with its newest report (whatever its date; a new report starts with its capacity), or
     None. One query, whatever the number of hospitals."""
-    newest_date = (
-        select(func.max(Report.report_date))
-        .where(Report.hospital_id == Hospital.id)
-        .scalar_subquery()
-    )
-    newest = aliased(Report)
-    stmt = (
+    stmt = with_latest_report(
         reportable(account, region)
         .where(~exists().where(_report_of_day(day)))
-        .add_columns(newest)
-        .outerjoin(
-            newest, (newest.hospital_id == Hospital.id) & (newest.report_date == newest_date)
-        )
         .order_by(Hospital.name, Hospital.id)
     )
-    return [(hospital, report) for hospital, report in db.session.execute(stmt)]
+    return [(hospital, hospital.latest_report) for hospital in db.session.scalars(stmt)]
 
 
 def hospitals_for_update(ids) -> list[Hospital]:

@@ -3,10 +3,9 @@ filter offers, and the report a new one starts from."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
-from .. import rules
 from ..extensions import db
 from ..models import Hospital, Report
 
@@ -48,26 +47,3 @@ def latest_report(hospital_id: int) -> Report | None:
         .order_by(Report.report_date.desc())
         .limit(1)
     )
-
-
-def template_hospitals() -> list:
-    """Every active hospital, by code, with the capacity figures of its newest report (None
-    for a hospital without reports): rows (Hospital, beds_total, icu_beds_total,
-    ventilators_total), in one query, for the prefilled import template."""
-    newest = (
-        select(Report.hospital_id, func.max(Report.report_date).label("report_date"))
-        .group_by(Report.hospital_id)
-        .subquery()
-    )
-    capacity = [getattr(Report, name) for name in rules.CAPACITY_FIELDS]
-    return db.session.execute(
-        select(Hospital, *capacity)
-        .where(Hospital.is_active.is_(True))
-        .outerjoin(newest, newest.c.hospital_id == Hospital.id)
-        .outerjoin(
-            Report,
-            (Report.hospital_id == newest.c.hospital_id)
-            & (Report.report_date == newest.c.report_date),
-        )
-        .order_by(Hospital.code)
-    ).all()
