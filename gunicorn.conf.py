@@ -10,8 +10,18 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 worker_class = "sync"
 # Long enough for a large CSV import (100,000 rows take about a minute on a small machine).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+# On SIGTERM (a deploy), a worker may finish the request it is serving for this long.
 graceful_timeout = 20
+# Seconds an idle kept-alive connection may hold a sync worker; the proxy in front reuses
+# its connections within this, and a client that opens one and sends nothing is let go.
 keepalive = 5
+# Request line and headers: far above what a browser sends (our longest URLs are list filters
+# of a few hundred bytes), small enough that a flood of headers cannot fill a worker's memory.
+# These are gunicorn's defaults, written out so check-deploy sees them and nobody sets 0
+# (unlimited) by accident.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # Behind a reverse proxy on another host, set FORWARDED_ALLOW_IPS to its address.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("ACCESS_LOG", "-")
@@ -23,3 +33,16 @@ max_requests_jitter = 200
 # gunicorn's control socket lives at one path per user: two servers on one machine (several
 # apps, or tests beside `make run`) would fight over it, and we do not use it.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """In the arbiter, before any worker: settings the app refuses stop gunicorn here, at once,
+    with the reason (a worker would otherwise fail to load the app, be replaced, fail...)."""
+    from hospital_app.deploy import refuse_unsafe_start
+
+    try:
+        refuse_unsafe_start(server.log)
+    except SystemExit:
+        if server.pidfile is not None:  # written just before this hook runs
+            server.pidfile.unlink()
+        raise

@@ -18,7 +18,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import cycle, mail, policy, rules
+from . import backup, cycle, deploy, mail, policy, rules
 from .accounts.checks import check_account, unique_codes
 from .auth.passwords import hash_password
 from .entry.queries import to_do_by_editor
@@ -527,3 +527,7 @@ def init_app(app: Flask) -> None:
 
     # Its name before reports had one word everywhere: scripts that call it keep working.
     app.cli.add_command(import_reports_command, "import-stats")
+
+    # Production checks and backups live in their own modules (deploy.py, backup.py).
+    app.cli.add_command(deploy.check_deploy_command)
+    app.cli.add_command(backup.backup_command)

@@ -27,6 +27,60 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def _flag(env: dict, name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+# Shorter keys can be guessed offline from one signed cookie; token_hex(32) gives 64.
+SECRET_KEY_MIN_LENGTH = 32
+# Values copied from examples and templates: public, so they sign nothing safely.
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "secretkey",
+        "your-secret-key",
+        "dev",
+        "development",
+        "default",
+        "password",
+    }
+)
+
+
+def secret_key_problem(secret: str | None) -> str | None:
+    """Why production must not start with this SECRET_KEY, or None. The app's start and
+    check-deploy (deploy.py) both ask this, so they refuse exactly the same keys."""
+    if not secret:
+        return (
+            "SECRET_KEY is not set. Production refuses to start without one: "
+            f"set SECRET_KEY to a long random value, e.g. {MAKE_A_KEY}."
+        )
+    if secret.strip().lower() in PLACEHOLDER_KEYS:
+        return (
+            "SECRET_KEY is a well-known placeholder. Production refuses to start with it: "
+            f"set a long random value, e.g. {MAKE_A_KEY}."
+        )
+    if len(secret) < SECRET_KEY_MIN_LENGTH:
+        return (
+            f"SECRET_KEY is {len(secret)} characters long; production needs at least "
+            f"{SECRET_KEY_MIN_LENGTH}: set a long random value, e.g. {MAKE_A_KEY}."
+        )
+    return None
+
+
+def _debug_problem(env: dict) -> str | None:
+    # The debugger runs any code a visitor types into an error page.
+    if _flag(env, "FLASK_DEBUG"):
+        return "FLASK_DEBUG is on. Production refuses to start in debug mode: unset FLASK_DEBUG."
+    return None
+
+
 def _dev_secret_key(instance_path: Path) -> str:
     # Kept in a file, not in memory: every gunicorn worker must sign sessions with the same key,
     # and a restart must not sign everyone out.
@@ -90,13 +144,11 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
 
     secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if app_env == "production":
+        problem = secret_key_problem(secret) or _debug_problem(env)
+        if problem:
+            raise ConfigError(problem)
     if not secret:
-        if app_env == "production":
-            raise ConfigError(
-                "SECRET_KEY is not set. Production refuses to start without one: "
-                "set SECRET_KEY to a long random value, e.g. "
-                "python3 -c 'import secrets; print(secrets.token_hex(32))'."
-            )
         secret = _dev_secret_key(instance)
 
     timezone = env.get("TIMEZONE") or None
@@ -122,8 +174,10 @@ def load(instance_path: str, overrides: dict | None = None, env: dict | None = N
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "").lower()
-        in ("1", "true", "yes"),
+        "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE"),
+        # Flask-Login's "remember me" cookie, should a sign-in ever set one: HTTPS-only alike.
+        "REMEMBER_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         # The CSV import of reports (GET/POST /reports/import) alone accepts files this large.
         "IMPORT_MAX_BYTES": _int(env, "IMPORT_MAX_BYTES", 20 * 1024 * 1024),

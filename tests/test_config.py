@@ -6,7 +6,7 @@ import re
 import stat
 
 import pytest
-from helpers import TIMEZONE, make_app, today
+from helpers import TEST_SECRET, TIMEZONE, make_app, today
 
 from hospital_app import create_app
 from hospital_app.config import ConfigError, load
@@ -22,8 +22,9 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_production_takes_the_secret_key_from_the_environment(tmp_path):
-    config = load(str(tmp_path), env={"APP_ENV": "production", "SECRET_KEY": "s3cret-from-env"})
-    assert config["SECRET_KEY"] == "s3cret-from-env"
+    key = "s3cret-from-env-0123456789abcdef-xyz"
+    config = load(str(tmp_path), env={"APP_ENV": "production", "SECRET_KEY": key})
+    assert config["SECRET_KEY"] == key
     assert not (tmp_path / "dev-secret-key").exists()
 
 
@@ -37,31 +38,33 @@ def test_development_keeps_one_generated_key_shared_by_every_worker(tmp_path):
 
 def test_unknown_environment_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="APP_ENV must be one of"):
-        load(str(tmp_path), env={"APP_ENV": "staging", "SECRET_KEY": "x"})
+        load(str(tmp_path), env={"APP_ENV": "staging", "SECRET_KEY": TEST_SECRET})
 
 
 def test_bad_numbers_are_refused_with_their_name(tmp_path):
     with pytest.raises(ConfigError, match="PER_PAGE must be a whole number"):
-        load(str(tmp_path), env={"SECRET_KEY": "x", "PER_PAGE": "many"})
+        load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET, "PER_PAGE": "many"})
 
 
 def test_database_url_default_and_forms(tmp_path):
-    default = load(str(tmp_path), env={"SECRET_KEY": "x"})
+    default = load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET})
     assert default["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'hospital.db'}"
     assert "pool_pre_ping" not in default["SQLALCHEMY_ENGINE_OPTIONS"]
-    pg = load(str(tmp_path), env={"SECRET_KEY": "x", "DATABASE_URL": "postgres://u@db/h"})
+    pg = load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET, "DATABASE_URL": "postgres://u@db/h"})
     assert pg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/h"
     assert pg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
-    maria = load(str(tmp_path), env={"SECRET_KEY": "x", "DATABASE_URL": "mysql+pymysql://r@db/h"})
+    maria = load(
+        str(tmp_path), env={"SECRET_KEY": TEST_SECRET, "DATABASE_URL": "mysql+pymysql://r@db/h"}
+    )
     assert maria["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
 
 
 def test_session_cookie_flags(tmp_path):
-    config = load(str(tmp_path), env={"SECRET_KEY": "x"})
+    config = load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET})
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert config["SESSION_COOKIE_SECURE"] is False
-    secure = load(str(tmp_path), env={"SECRET_KEY": "x", "SESSION_COOKIE_SECURE": "true"})
+    secure = load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET, "SESSION_COOKIE_SECURE": "true"})
     assert secure["SESSION_COOKIE_SECURE"] is True
 
 
@@ -82,7 +85,7 @@ def test_wsgi_module_exposes_the_app(monkeypatch, migrated_url):
     import importlib
     import sys
 
-    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("DATABASE_URL", migrated_url)
     sys.modules.pop("wsgi", None)
     wsgi = importlib.import_module("wsgi")
@@ -97,7 +100,7 @@ def test_timezone_decides_today(tmp_path, migrated_url):
     from hospital_app import rules
 
     with pytest.raises(ConfigError, match="not a known time zone"):
-        load(str(tmp_path), env={"SECRET_KEY": "x", "TIMEZONE": "Mars/Olympus"})
+        load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET, "TIMEZONE": "Mars/Olympus"})
     for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11
         app = make_app(migrated_url, TIMEZONE=zone)
         with app.app_context():
@@ -126,16 +129,16 @@ def test_a_missing_secret_key_stops_the_server_with_one_clear_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
     )
-    assert result.returncode == 1
+    assert result.returncode == 3  # gunicorn's "worker failed to boot": its arbiter halts
     assert "Hospital Registry cannot start: SECRET_KEY is not set." in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_mail_settings_are_optional_and_read_from_the_environment(tmp_path):
-    unset = load(str(tmp_path), env={"SECRET_KEY": "x"})
+    unset = load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET})
     assert (unset["MAIL_URL"], unset["MAIL_FROM"], unset["BASE_URL"]) == (None, None, None)
     env = {
-        "SECRET_KEY": "x",
+        "SECRET_KEY": TEST_SECRET,
         "MAIL_URL": "smtp+starttls://u:pw@mail.example.org:587",
         "MAIL_FROM": "registry@example.org",
         "BASE_URL": "https://registry.example.org",
@@ -157,5 +160,5 @@ def test_mail_settings_are_optional_and_read_from_the_environment(tmp_path):
 )
 def test_wrong_mail_settings_stop_the_app_at_start(tmp_path, name, value, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as raised:
-        load(str(tmp_path), env={"SECRET_KEY": "x", name: value})
+        load(str(tmp_path), env={"SECRET_KEY": TEST_SECRET, name: value})
     assert "hunter22" not in str(raised.value)
