@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy.engine import URL, make_url
 
 
@@ -123,6 +124,7 @@ def backup_sqlite(source: Path, target: Path, force: bool = False) -> int:
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def backup_command(file: Path, force: bool) -> None:
