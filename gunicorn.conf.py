@@ -12,8 +12,8 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 # On SIGTERM (a deploy), a worker may finish the request it is serving for this long.
 graceful_timeout = 20
-# Seconds an idle kept-alive connection may hold a sync worker; the proxy in front reuses
-# its connections within this, and a client that opens one and sends nothing is let go.
+# Seconds an idle kept-alive connection may hold a sync worker: short, so a client that keeps
+# a connection open and sends nothing frees the worker soon.
 keepalive = 5
 # Request line and headers: far above what a browser sends (our longest URLs are list filters
 # of a few hundred bytes), small enough that a flood of headers cannot fill a worker's memory.
