@@ -51,6 +51,8 @@ GUNICORN_LIMITS = (
     "max_requests_jitter",
 )
 
+MB = 1024 * 1024
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -343,6 +345,32 @@ def check_gunicorn(gunicorn: Mapping) -> list[Finding]:
     return found
 
 
+def check_sizes_and_time(settings: Mapping) -> list[Finding]:
+    found = []
+    for name, bound in (("MAX_CONTENT_LENGTH", 16 * MB), ("IMPORT_MAX_BYTES", 100 * MB)):
+        if settings[name] > bound:
+            found.append(
+                Finding(
+                    "deploy.W060",
+                    WARNING,
+                    f"{name} is {settings[name]:,} bytes: a few such requests at once can "
+                    "fill the workers' memory.",
+                    f"Keep {name} at {bound // MB} MB or less.",
+                )
+            )
+    if not settings.get("TIMEZONE"):
+        found.append(
+            Finding(
+                "deploy.W061",
+                WARNING,
+                "TIMEZONE is not set: which day is today (what is due, what is late) follows "
+                "the server's own time zone, often UTC, not the hospitals'.",
+                "Set TIMEZONE to the hospitals' zone, e.g. TIMEZONE=Europe/Lisbon.",
+            )
+        )
+    return found
+
+
 def gunicorn_settings(path: Path = GUNICORN_CONF) -> dict:
     """The settings gunicorn.conf.py makes in this environment (its hooks left out)."""
     if not path.exists():
@@ -380,6 +408,7 @@ def check(
     found += check_https(env, settings, gunicorn)
     found += check_mail(settings)
     found += check_gunicorn(gunicorn)
+    found += check_sizes_and_time(settings)
     return found
 
 

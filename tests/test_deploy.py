@@ -35,6 +35,7 @@ GOOD_ENV = {
     "BASE_URL": "https://registry.example.org",
     "MAIL_URL": "smtp+starttls://mailer:pw@mail.example.org:587",
     "MAIL_FROM": "registry@example.org",
+    "TIMEZONE": "Europe/Lisbon",
 }
 GOOD_GUNICORN = {
     "bind": "127.0.0.1:8000",
@@ -206,6 +207,9 @@ def test_the_repositorys_gunicorn_conf_sets_every_limit():
         ({"MAIL_URL": "smtp://mailer:pw@mail.example.org:25"}, "deploy.E040", "error"),
         ({"MAIL_URL": "smtp://127.0.0.1:25"}, "deploy.W040", "warning"),
         ({"PER_PAGE": "lots"}, "deploy.E000", "error"),
+        ({"MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)}, "deploy.W060", "warning"),
+        ({"IMPORT_MAX_BYTES": str(1024 * 1024 * 1024)}, "deploy.W060", "warning"),
+        ({"TIMEZONE": None}, "deploy.W061", "warning"),
     ],
 )
 def test_each_unsafe_environment_setting_is_listed(tmp_path, changes, expected, level):
