@@ -1,7 +1,7 @@
 """Command-line tasks: `flask --app wsgi seed-demo …`, `create-user …`, `create-dev-admin`,
-`import-reports FILE`, `send-reminders`. Each command commits its own work, once it is
-complete; send-reminders commits twice per editor (the claim, then the outcome), as
-reminders/sending.py explains."""
+`import-reports FILE`, `send-reminders`, `check-integrity` (integrity.py). Each command commits
+its own work, once it is complete; send-reminders commits twice per editor (the claim, then the
+outcome), as reminders/sending.py explains."""
 
 from __future__ import annotations
 
@@ -527,3 +527,7 @@ def init_app(app: Flask) -> None:
 
     # Its name before reports had one word everywhere: scripts that call it keep working.
     app.cli.add_command(import_reports_command, "import-stats")
+
+    from .integrity import check_integrity_command
+
+    app.cli.add_command(check_integrity_command)
