@@ -31,6 +31,7 @@ integrity check failed. Files: test-output/soak/.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -48,6 +49,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -101,6 +103,12 @@ class Journal:
     kills: list[dict] = field(default_factory=list)
     outage: tuple[float, float] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    signed_out: list[tuple[int, str]] = field(default_factory=list)
+
+    def request_signed_out(self, clerk: int, path: str) -> None:
+        with self.lock:
+            self.signed_out.append((clerk, path))
 
     def request(self, **row) -> None:
         with self.lock:
@@ -215,14 +223,17 @@ class Clerk(threading.Thread):
         )
         if status == 200 and (match := CSRF_RE.search(text)):
             self.csrf = match.group(1)
-        if status in (302, 303) and location and location.endswith("/login"):
-            self.cookies.clear()  # signed out (should not happen): sign in again
+        if status in (302, 303) and path != "/login" and target(location) == "/login":
+            # Not signed in (any more): the app did nothing but send us to sign in. Counted
+            # in the figures; this clerk signs in again.
+            self.journal.request_signed_out(self.number, path)
+            self.cookies.clear()
             self.csrf = None
-        return status, location, text
+        return status, target(location), text
 
     def sign_in(self) -> bool:
         self.cookies.clear()
-        status, _, text = self.call("sign-in", "GET", "/login")
+        status, _, _ = self.call("sign-in", "GET", "/login")
         if status != 200:
             return False
         status, location, _ = self.call(
@@ -231,7 +242,7 @@ class Clerk(threading.Thread):
             "/login",
             fields={"email": email(self.number), "password": PASSWORD, "csrf_token": self.csrf},
         )
-        if status != 303 or (location or "").endswith("/login"):
+        if status != 303 or location == "/login":
             return False
         return self.fresh_token()
 
@@ -300,13 +311,13 @@ class Clerk(threading.Thread):
             **figures(self.rng),
             "notes": self.rng.choice((None, f"entered by clerk {self.number}")),
         }
-        status, _, _ = self.call(
+        status, location, _ = self.call(
             "add report",
             "POST",
             f"/hospitals/{hospital_id}/reports/new",
             fields={**report, "confirm_outlier": "y", "csrf_token": self.csrf},
         )
-        if status == 303:
+        if status == 303 and location == f"/hospitals/{hospital_id}":
             values = {k: report[k] for k in (*COUNT_FIELDS, "notes")}
             self.journal.ack(
                 self, kind="report", code=code, report_date=report["report_date"], values=values
@@ -328,7 +339,7 @@ class Clerk(threading.Thread):
             **figures(self.rng),
             "notes": self.rng.choice((None, f"corrected by clerk {self.number}")),
         }
-        status, _, _ = self.call(
+        status, location, _ = self.call(
             "edit report",
             "POST",
             f"/reports/{report_id}/edit",
@@ -340,7 +351,7 @@ class Clerk(threading.Thread):
                 "csrf_token": self.csrf,
             },
         )
-        if status == 303:
+        if status == 303 and location == f"/hospitals/{hospital_id}":
             self.journal.ack(
                 self, kind="report", code=code, report_date=day.group(1), values=values
             )
@@ -364,14 +375,14 @@ class Clerk(threading.Thread):
             "Content-Type: text/csv\r\n\r\n" + "\r\n".join(lines) + "\r\n"
             f"--{boundary}--\r\n"
         ).encode()
-        status, _, _ = self.call(
+        status, location, _ = self.call(
             "import file",
             "POST",
             "/reports/import",
             body=body,
             content_type=f"multipart/form-data; boundary={boundary}",
         )
-        if status == 303:
+        if status == 303 and location == "/reports/import":
             for (code, day), values in rows.items():
                 self.journal.ack(
                     self,
@@ -387,6 +398,11 @@ class Clerk(threading.Thread):
             ("/", "/hospitals", "/reports", "/audit", f"/hospitals/{hospital_id}", "/entry")
         )
         self.call("read page", "GET", path)
+
+
+def target(location: str | None) -> str | None:
+    """The path a redirect sends to (the app sends paths; a full URL is cut to its path)."""
+    return urlsplit(location).path if location else None
 
 
 def quote(text: str) -> str:
@@ -461,12 +477,10 @@ class Servers:
                 print(f"{name} did not stop in 25 s: killing its process group")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for name, proc in self.procs.items():
+        for proc in self.procs.values():
             # Workers the arbiter did not take down with it.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def wait_for(port: int, seconds: float = 30) -> None:
@@ -594,6 +608,14 @@ def main() -> int:
     url = os.environ.get(
         "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hospital_soak"
     )
+    name = url.rsplit("/", 1)[-1].split("?")[0]
+    if "soak" not in name:
+        # It is dropped and created again: never a database someone keeps.
+        print(
+            f"Refusing to run: DATABASE_URL names {name!r}; the soak test empties its "
+            "database, so the name must contain 'soak'."
+        )
+        return 2
     OUT.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -691,6 +713,8 @@ def report(journal: Journal, figures_: dict, elapsed: float, check, lost: int) -
         "  statuses: " + ", ".join(f"{k} {n}" for k, n in sorted(figures_["statuses"].items())),
         f"  edits refused as conflicts (409): {figures_['conflicts']}",
         f"  writes acknowledged: {len(journal.acknowledged)}",
+        f"  requests sent to sign in again (session not recognised): {len(journal.signed_out)} "
+        f"{journal.signed_out or ''}",
         f"  workers killed: {len(journal.kills)}; "
         f"failed requests in flight at a kill: {sum(figures_['by_kill'].values())} "
         f"{dict(figures_['by_kill']) or ''}",
