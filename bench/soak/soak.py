@@ -232,19 +232,25 @@ class Clerk(threading.Thread):
         return status, target(location), text
 
     def sign_in(self) -> bool:
+        """Through the form; False (and no token, so the clerk tries again before doing
+        anything) when any step had no good answer, e.g. its worker was killed."""
         self.cookies.clear()
         status, _, _ = self.call("sign-in", "GET", "/login")
-        if status != 200:
-            return False
-        status, location, _ = self.call(
-            "sign-in",
-            "POST",
-            "/login",
-            fields={"email": email(self.number), "password": PASSWORD, "csrf_token": self.csrf},
-        )
-        if status != 303 or location == "/login":
-            return False
-        return self.fresh_token()
+        if status == 200:
+            status, location, _ = self.call(
+                "sign-in",
+                "POST",
+                "/login",
+                fields={
+                    "email": email(self.number),
+                    "password": PASSWORD,
+                    "csrf_token": self.csrf,
+                },
+            )
+            if status == 303 and location != "/login" and self.fresh_token():
+                return True
+        self.csrf = None
+        return False
 
     def fresh_token(self) -> bool:
         """Signing in starts a new session, and with it a new CSRF token: read it."""
