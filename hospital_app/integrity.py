@@ -289,8 +289,8 @@ def _uniqueness(result: Result, hospitals, reports, accounts) -> None:
 def _acknowledged(result: Result, expect: list[dict], hospitals, reports, histories) -> None:
     by_code = {h.code: h.id for h in hospitals.values()}
     report_ids = {(r.hospital_id, _plain(r.report_date)): r.id for r in reports.values()}
-    # A record the trail deleted is looked up there: its last state names it.
-    deleted = {}
+    # A record gone since is looked up in the trail: the records each key ever named.
+    named = {}
     for (kind, record_id), history in histories.items():
         for state in history.states:
             if state is None:
@@ -300,7 +300,7 @@ def _acknowledged(result: Result, expect: list[dict], hospitals, reports, histor
                 if kind == "hospital"
                 else ("report", state.get("hospital_id"), state.get("report_date"))
             )
-            deleted.setdefault(key, []).append(record_id)
+            named.setdefault(key, []).append(record_id)
     for ack in expect:
         result.acknowledged += 1
         kind = ack["kind"]
@@ -316,7 +316,7 @@ def _acknowledged(result: Result, expect: list[dict], hospitals, reports, histor
         candidates = [record_id] if record_id is not None else []
         if record_id is None:
             # Gone since: acceptable only when the trail deleted it.
-            candidates = [i for i in deleted.get(key, []) if histories[(kind, i)].current is None]
+            candidates = [i for i in named.get(key, []) if histories[(kind, i)].current is None]
         if not candidates:
             result.lost += 1
             result.add("lost", f"{label} was acknowledged but does not exist")
