@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint demo browser axe clean
+.PHONY: run test lint demo browser axe haproxy soak clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -66,6 +66,26 @@ $(AXE_STAMP): tests/e2e/package.json tests/e2e/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		echo "npm ci --prefix tests/e2e --no-audit --no-fund"; \
 		npm ci --prefix tests/e2e --no-audit --no-fund && touch $@; \
+	fi
+
+# Two app servers behind haproxy on one PostgreSQL database, 16 clerks writing for
+# SOAK_SECONDS (120), workers killed and the database restarted under them; then
+# check-integrity proves nothing acknowledged was lost (README: "Soak test"). It empties the
+# database hospital_soak (DATABASE_URL names another) and restarts PostgreSQL: needs root.
+soak: $(BIN)/.installed haproxy
+	$(BIN)/python bench/soak/soak.py
+
+# The soak test's load balancer: Debian's haproxy, installed where we can (root with apt-get).
+haproxy:
+	@if ! command -v haproxy >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing haproxy for the soak test…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+		else \
+			echo "!!! haproxy is missing and cannot be installed here (needs root and apt-get):"; \
+			echo "!!! make soak needs Debian's haproxy package."; \
+			exit 1; \
+		fi; \
 	fi
 
 lint: $(BIN)/.installed-dev

@@ -1,7 +1,7 @@
 """Command-line tasks: `flask --app wsgi seed-demo …`, `create-user …`, `create-dev-admin`,
-`import-reports FILE`, `send-reminders`. Each command commits its own work, once it is
-complete; send-reminders commits twice per editor (the claim, then the outcome), as
-reminders/sending.py explains."""
+`import-reports FILE`, `send-reminders`, `check-integrity` (integrity.py). Each command commits
+its own work, once it is complete; send-reminders commits twice per editor (the claim, then the
+outcome), as reminders/sending.py explains."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import backup, cycle, deploy, mail, policy, rules
+from . import backup, cycle, deploy, integrity, mail, policy, rules
 from .accounts.checks import check_account, unique_codes
 from .auth.passwords import hash_password
 from .entry.queries import to_do_by_editor
@@ -528,6 +528,7 @@ def init_app(app: Flask) -> None:
     # Its name before reports had one word everywhere: scripts that call it keep working.
     app.cli.add_command(import_reports_command, "import-stats")
 
-    # Production checks and backups live in their own modules (deploy.py, backup.py).
+    # Production checks, backups and the integrity check live in their own modules.
     app.cli.add_command(deploy.check_deploy_command)
     app.cli.add_command(backup.backup_command)
+    app.cli.add_command(integrity.check_integrity_command)
