@@ -16,6 +16,7 @@ from ..policy import require
 from ..saving import Outcome, save, toggle
 from ..web import ActionForm, PageArgs, flash_toggle, form_status, list_status, see_other
 from . import queries
+from .checks import last_administrator
 from .forms import AccountForm, ListFilters, NewAccountForm
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -96,12 +97,11 @@ def _set_active(account_id: int, active: bool):
             # Their sessions end at their next request, on every worker.
             account.session_generation += 1
 
+    refusal = None
+    if not active:
+        refusal = OWN_ACCOUNT if account.id == current_user.id else last_administrator(account)
     outcome = toggle(
-        form,
-        account,
-        already=account.is_active == active,
-        apply=apply,
-        refusal=OWN_ACCOUNT if not active and account.id == current_user.id else None,
+        form, account, already=account.is_active == active, apply=apply, refusal=refusal
     )
     if active:
         saved = f"{name} can sign in again with their password."

@@ -25,8 +25,9 @@ which the database applies to the row atomically: PostgreSQL and MariaDB lock th
 re-check the condition against the newest committed values (a concurrent attempt waits for
 the first to commit), SQLite lets one writer at a time. So N workers on M machines together
 pass at most `limit` attempts per window, however many arrive at once. A row whose window
-has ended is restarted by a second conditional UPDATE; a missing row is inserted (an insert
-that ignores a duplicate key, then the loop tries again). This runs in its own
+has ended is restarted by a second conditional UPDATE; a missing row is inserted with no
+failures (an insert that ignores a duplicate key, so two attempts may race to make it), then
+counted by the same UPDATE. This runs in its own
 transaction, on its own connection, committed before the password is checked: the count
 stands whatever the request does next, and the request's own work is not committed with
 it. An attempt refused under one key takes no place under the others (its transaction is
@@ -78,8 +79,9 @@ class Attempt:
     refused_until: datetime | None = None
 
 
-def _insert_ignoring_duplicate(conn: Connection, key: str, now: datetime) -> int:
-    values = {"key": key, "failures": 1, "window_started_at": now}
+def _insert_ignoring_duplicate(conn: Connection, key: str, now: datetime) -> None:
+    """A row for `key` with no failures yet, unless another attempt has just made one."""
+    values = {"key": key, "failures": 0, "window_started_at": now}
     name = conn.dialect.name
     if name == "postgresql":
         stmt = postgresql.insert(Counter).values(values).on_conflict_do_nothing()
@@ -87,14 +89,14 @@ def _insert_ignoring_duplicate(conn: Connection, key: str, now: datetime) -> int
         stmt = sqlite.insert(Counter).values(values).on_conflict_do_nothing()
     else:  # MariaDB, MySQL
         stmt = insert(Counter).values(values).prefix_with("IGNORE")
-    return conn.execute(stmt).rowcount
+    conn.execute(stmt)
 
 
 def _take_place(conn: Connection, key: str, limit: int, now: datetime) -> datetime | None:
     """Count one attempt under `key`; None when it got a place, else when the key's window
     ends."""
     start = now - WINDOW
-    for _ in range(RETRIES):
+    for _ in range(RETRIES):  # the row exists from the second time on
         counted = conn.execute(
             update(Counter)
             .where(Counter.key == key, Counter.failures < limit, Counter.window_started_at > start)
@@ -109,12 +111,16 @@ def _take_place(conn: Connection, key: str, limit: int, now: datetime) -> dateti
         )
         if restarted.rowcount == 1:
             return None
-        began = conn.scalar(select(Counter.window_started_at).where(Counter.key == key))
-        if began is not None:
-            return began + WINDOW  # at the limit in this window
-        if _insert_ignoring_duplicate(conn, key, now) == 1:
-            return None
-        # Another attempt inserted the row meanwhile: count against it.
+        row = conn.execute(
+            select(Counter.window_started_at, Counter.failures).where(Counter.key == key)
+        ).first()
+        if row is not None and row.failures >= limit and row.window_started_at > start:
+            return row.window_started_at + WINDOW  # at the limit in this window
+        if row is not None:
+            continue  # changed by another attempt between these statements: count again
+        # Nothing counted yet under this key: make its row (or find another attempt's), then
+        # count on it as above.
+        _insert_ignoring_duplicate(conn, key, now)
     raise RuntimeError(f"could not count a sign-in attempt under {key}")
 
 
