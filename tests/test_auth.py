@@ -500,7 +500,12 @@ def test_old_counters_are_cleared_as_new_attempts_are_counted(app, anon, admin_i
 
 
 def sign_out(client) -> None:
-    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/account/password")}).status_code == 303
+    assert (
+        client.post(
+            "/logout", data={"csrf_token": csrf_token(client, "/account/password")}
+        ).status_code
+        == 303
+    )
 
 
 def known_browser(app, email: str = ADMIN_EMAIL):
@@ -662,7 +667,8 @@ def test_only_administrators_may_unblock(app, admin_id, login_as, role):
     pause(app)
     someone = login_as(role)
     response = someone.post(
-        f"/accounts/{admin_id}/unblock", data={"csrf_token": csrf_token(someone, "/account/password")}
+        f"/accounts/{admin_id}/unblock",
+        data={"csrf_token": csrf_token(someone, "/account/password")},
     )
     assert response.status_code == 403
     assert "Only administrators can manage accounts." in page_text(response)
