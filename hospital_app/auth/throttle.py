@@ -31,8 +31,10 @@ counted by the same UPDATE. This runs in its own
 transaction, on its own connection, committed before the password is checked: the count
 stands whatever the request does next, and the request's own work is not committed with
 it. An attempt refused under one key takes no place under the others (its transaction is
-rolled back). A sign-in that succeeds gives its place back: the account's (and device's)
-failures are cleared, the address's place is returned, so the address counts failures only.
+rolled back). The view ends its own read transaction first, so a request never holds two
+connections. A sign-in that succeeds gives its place back, in the view's transaction: the
+account's (and device's) failures are cleared, the address's place is returned, so the
+address counts failures only.
 """
 
 from __future__ import annotations
@@ -179,20 +181,17 @@ def begin(email: str, client: str, device: str | None) -> Attempt:
 
 def succeeded(attempt: Attempt) -> None:
     """The password was right: the account's (device's) failures are forgotten, the place
-    the attempt took under its address is given back."""
-
-    def work(conn: Connection) -> None:
-        for key in attempt.limits:
-            if key.startswith("address:"):
-                conn.execute(
-                    update(Counter)
-                    .where(Counter.key == key, Counter.failures > 0)
-                    .values(failures=Counter.failures - 1)
-                )
-            else:
-                conn.execute(delete(Counter).where(Counter.key == key))
-
-    _own_transaction(work)
+    the attempt took under its address is given back. In the request's transaction: the
+    view commits it with the sign-in."""
+    for key in attempt.limits:
+        if key.startswith("address:"):
+            db.session.execute(
+                update(Counter)
+                .where(Counter.key == key, Counter.failures > 0)
+                .values(failures=Counter.failures - 1)
+            )
+        else:
+            db.session.execute(delete(Counter).where(Counter.key == key))
 
 
 def paused_until(email: str) -> datetime | None:

@@ -102,6 +102,16 @@ def _throttled(template: str, form, until, **context):
     return page, 429, {"Retry-After": str(seconds)}
 
 
+def _count_attempt(email: str, user: Account | None) -> throttle.Attempt:
+    """Count an attempt at `email`'s password before it is checked (throttle.begin)."""
+    device = devices.nonce(user)
+    # Nothing is changed yet: ending the request's read transaction gives its connection
+    # back, so the count, on a connection of its own, never holds a second one (a small
+    # pool cannot run dry) and sees what other workers committed.
+    db.session.commit()
+    return throttle.begin(email, _client_address(), device)
+
+
 def _update_account_quietly(account_id: int, **values) -> None:
     """A plain UPDATE of an account for what is not an edit of it (signing in or out): it
     neither raises the row's version (which would upset an administrator editing the account)
@@ -131,13 +141,14 @@ def login():
         email = form.email.data
         user = db.session.scalar(select(Account).where(Account.email == email))
         # Counted before the password is checked, so guessing past the limit gains nothing.
-        attempt = throttle.begin(email, _client_address(), devices.nonce(user))
+        attempt = _count_attempt(email, user)
         if attempt.refused_until is not None:
             return _throttled("auth/login.html", form, attempt.refused_until, next_url=next_url)
         if not password_matches(user, form.password.data):
             form.form_errors.append(BAD_CREDENTIALS)
         elif not user.is_active:
             throttle.succeeded(attempt)  # the password was right: not a guess
+            db.session.commit()
             form.form_errors.append(DEACTIVATED)
             status = 403
         else:
@@ -182,13 +193,14 @@ def change_password():
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form), form_status(form)
     # Guessing the current password from an open session counts as failed sign-ins.
-    attempt = throttle.begin(user.email, _client_address(), devices.nonce(user))
+    attempt = _count_attempt(user.email, user)
     if attempt.refused_until is not None:
         return _throttled("auth/password.html", form, attempt.refused_until)
     if not password_matches(user, form.current.data):
         form.current.errors.append("This is not your current password.")
         return render_template("auth/password.html", form=form), 422
     throttle.succeeded(attempt)
+    db.session.commit()
     if password_matches(user, form.password.data):
         form.password.errors.append("Choose a password different from the current one.")
         return render_template("auth/password.html", form=form), 422

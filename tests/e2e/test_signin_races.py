@@ -4,11 +4,8 @@ run ROUNDS times, so a check-then-act gap (which loses only some races) shows.""
 
 from __future__ import annotations
 
-import http.cookiejar
 import re
 import threading
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +13,7 @@ import pytest
 from helpers import PASSWORD, make_user
 from sqlalchemy import select, update
 
-from e2e.test_gunicorn import TIMEOUT, Answer, _NoRedirect, _open
+from e2e.http_client import TIMEOUT, Answer, Browser
 from hospital_app.auth import throttle
 from hospital_app.extensions import db
 from hospital_app.models import Account, AuditEntry, SignInCounter
@@ -25,36 +22,9 @@ WORKERS = 4  # gunicorn workers for this module (e2e/conftest.py)
 ROUNDS = 10
 GUESSERS = 8  # simultaneous wrong passwords, more than the limit
 LAST_ADMIN = "is the last active administrator"
-# A form's own token, or the sign-out form's (its attributes in another order).
-TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-class Browser:
-    """One person's browser: its own cookies; redirects are answers, not followed."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
-        )
-
-    def get(self, path: str) -> Answer:
-        return _open(self.opener, urllib.parse.urljoin(self.base, path))
-
-    def post(self, path: str, data: dict) -> Answer:
-        request = urllib.request.Request(  # noqa: S310 (our http URL)
-            urllib.parse.urljoin(self.base, path),
-            data=urllib.parse.urlencode(data).encode(),
-            method="POST",
-        )
-        return _open(self.opener, request)
-
-    def token(self, page: Answer) -> str:
-        assert page.status == 200, page.body
-        match = TOKEN_RE.search(page.body)
-        assert match, "no CSRF token on the page"
-        return match.group(1)
-
+class SigningIn(Browser):
     def login_form(self, email: str, password: str) -> Callable[[], Answer]:
         """The sign-in form filled in; the returned call posts it."""
         token = self.token(self.get("/login"))
@@ -101,7 +71,7 @@ def test_simultaneous_wrong_passwords_are_checked_at_most_up_to_the_limit(app, l
             db.session.execute(db.delete(SignInCounter))
             db.session.commit()
         guess = [
-            lambda email=email: Browser(live_server.url).login_form(email, "a wrong guess")
+            lambda email=email: SigningIn(live_server.url).login_form(email, "a wrong guess")
         ] * GUESSERS
 
         answers = at_once(guess)
@@ -110,7 +80,7 @@ def test_simultaneous_wrong_passwords_are_checked_at_most_up_to_the_limit(app, l
         limit = throttle.ACCOUNT_LIMIT
         assert statuses == [422] * limit + [429] * (GUESSERS - limit), f"round {n}: {statuses}"
         assert failures(app, throttle.account_key(email)) == limit
-        owner = Browser(live_server.url).login_form(email, PASSWORD)()
+        owner = SigningIn(live_server.url).login_form(email, PASSWORD)()
         assert owner.status == 429, f"round {n}"
     log = live_server.log(since)
     assert "Traceback" not in log, log
@@ -124,12 +94,12 @@ def test_a_known_browser_signs_in_while_the_account_is_being_guessed(app, live_s
     with app.app_context():
         db.session.execute(db.delete(SignInCounter))
         db.session.commit()
-    owner = Browser(live_server.url)
+    owner = SigningIn(live_server.url)
     owner.sign_in(email)
     assert owner.post("/logout", {"csrf_token": owner.token(owner.get("/"))}).status == 303
 
     def guesser():
-        return Browser(live_server.url).login_form(email, "a wrong guess")
+        return SigningIn(live_server.url).login_form(email, "a wrong guess")
 
     answers = at_once([guesser] * GUESSERS + [lambda: owner.login_form(email, PASSWORD)])
 
@@ -161,7 +131,7 @@ def active_administrators(app) -> list[str]:
 def take_away(base: str, email: str, other_id: int, action: str) -> Callable[[], Answer]:
     """Sign in as `email`, open the form that takes the other administrator away (their
     role, or the account itself); the returned call submits it."""
-    browser = Browser(base)
+    browser = SigningIn(base)
     browser.sign_in(email)
     if action == "demote":
         page = browser.get(f"/accounts/{other_id}/edit")
