@@ -209,20 +209,19 @@ class Account(Timestamped, UserMixin, db.Model):
         return f"<Account {self.email} {self.role}>"
 
 
-class LoginAttempt(db.Model):
-    """A failed sign-in. Kept in the database so the limits hold across workers and machines."""
+class SignInCounter(db.Model):
+    """Failed sign-ins counted per key ("account:<email>", "address:<client>",
+    "device:<nonce>") in a fixed window that starts at the key's first failure. One row per
+    key, so that counting is one conditional UPDATE that the database makes atomic across
+    every worker and machine (see auth/throttle.py)."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (
-        Index("ix_login_attempts_email_attempted_at", "email", "attempted_at"),
-        Index("ix_login_attempts_client_attempted_at", "client", "attempted_at"),
-    )
+    __tablename__ = "sign_in_counters"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(rules.EMAIL_MAX))
+    KEY_MAX = 300  # "account:" and an email of rules.EMAIL_MAX, with room to spare
     CLIENT_MAX = 64  # an IPv6 address with room to spare
-    client: Mapped[str] = mapped_column(String(CLIENT_MAX))
-    attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    key: Mapped[str] = mapped_column(String(KEY_MAX), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
 # --- The audit trail -------------------------------------------------------------------------

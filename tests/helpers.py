@@ -23,10 +23,10 @@ from hospital_app.models import (
     AuditEntry,
     ClosingException,
     Hospital,
-    LoginAttempt,
     Reminder,
     Report,
     ReportingSettings,
+    SignInCounter,
     hospital_editors,
 )
 
@@ -67,7 +67,7 @@ def empty_tables(app) -> None:
             ReportingSettings.__table__,
             hospital_editors,
             AuditEntry.__table__,
-            LoginAttempt.__table__,
+            SignInCounter.__table__,
             Report.__table__,
             Hospital.__table__,
             Account.__table__,

@@ -34,9 +34,10 @@ from werkzeug.security import check_password_hash
 
 from hospital_app import config as config_module
 from hospital_app import create_app
+from hospital_app.auth import devices
 from hospital_app.auth.views import BAD_CREDENTIALS, DEACTIVATED
 from hospital_app.extensions import db
-from hospital_app.models import Account, Hospital, LoginAttempt, Report, utcnow
+from hospital_app.models import Account, AuditEntry, Hospital, Report, SignInCounter, utcnow
 
 NEW_PASSWORD = "a brand new password 42"
 THROTTLED = "Too many failed sign-in attempts"
@@ -191,7 +192,7 @@ def test_empty_fields_are_field_errors_and_record_no_attempt(app, anon, admin_id
     assert response.status_code == 422
     text = page_text(response)
     assert "Enter your email address." in text and "Enter your password." in text
-    assert count(app, LoginAttempt) == 0
+    assert count(app, SignInCounter) == 0
 
 
 # --- The session -----------------------------------------------------------------------------
@@ -405,7 +406,7 @@ def test_a_success_clears_the_accounts_failures(app, admin_id):
     for _ in range(4):
         fail(client)
     assert login(client, ADMIN_EMAIL).status_code == 303
-    assert count(app, LoginAttempt) == 0
+    assert counters(app) == {"address:127.0.0.1": 8}  # the address counts failures only
 
 
 def test_a_success_does_not_clear_the_addresss_failures_on_other_accounts(app, admin_id):
@@ -433,39 +434,252 @@ def test_the_limit_holds_across_app_instances_on_one_database(app, migrated_url,
             db.engine.dispose()
 
 
+def counters(app) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(select(SignInCounter.key, SignInCounter.failures)).all())
+
+
 @pytest.mark.parametrize(("minutes_ago", "throttled"), [(16, False), (14, True)])
 @pytest.mark.parametrize("limit", ["account", "address"])
-def test_only_attempts_of_the_last_15_minutes_count(
+def test_a_pause_ends_15_minutes_after_the_first_failure(
     app, anon, admin_id, minutes_ago, throttled, limit
 ):
-    when = utcnow() - timedelta(minutes=minutes_ago)
+    """The failures are counted in a window that opens at the first of them: at the limit,
+    the pause lasts until that window ends, never longer."""
+    key, failures = (
+        ("account:admin@example.org", 5) if limit == "account" else ("address:127.0.0.1", 20)
+    )
     with app.app_context():
-        if limit == "account":
-            rows = [LoginAttempt(email=ADMIN_EMAIL, client="203.0.113.1") for _ in range(5)]
-        else:
-            rows = [LoginAttempt(email=f"g{n}@example.org", client="127.0.0.1") for n in range(20)]
-        for row in rows:
-            row.attempted_at = when
-        db.session.add_all(rows)
+        db.session.add(
+            SignInCounter(
+                key=key,
+                failures=failures,
+                window_started_at=utcnow() - timedelta(minutes=minutes_ago),
+            )
+        )
         db.session.commit()
     response = login(anon, ADMIN_EMAIL)
     if throttled:
         assert_throttled(response, anon)
         assert int(response.headers["Retry-After"]) <= 60
         assert "(in about 1 minute)" in page_text(response)
+        assert counters(app)[key] == failures  # a refused attempt is not counted
     else:
         assert response.status_code == 303
 
 
-def test_old_attempts_are_cleared_as_new_ones_are_recorded(app, anon, admin_id):
+def test_after_the_window_the_count_starts_again(app, anon, admin_id):
     with app.app_context():
-        old = LoginAttempt(email="x@example.org", client="203.0.113.1")
-        old.attempted_at = utcnow() - timedelta(hours=2)
-        db.session.add(old)
+        db.session.add(
+            SignInCounter(
+                key="account:admin@example.org",
+                failures=5,
+                window_started_at=utcnow() - timedelta(minutes=16),
+            )
+        )
         db.session.commit()
     fail(anon)
+    assert counters(app)["account:admin@example.org"] == 1
+
+
+def test_old_counters_are_cleared_as_new_attempts_are_counted(app, anon, admin_id):
     with app.app_context():
-        assert db.session.scalars(select(LoginAttempt.email)).all() == [ADMIN_EMAIL]
+        db.session.add(
+            SignInCounter(
+                key="account:x@example.org",
+                failures=3,
+                window_started_at=utcnow() - timedelta(hours=2),
+            )
+        )
+        db.session.commit()
+    fail(anon)
+    assert counters(app) == {"account:admin@example.org": 1, "address:127.0.0.1": 1}
+
+
+# --- Lock-out an attacker cannot aim: known devices and unblocking ----------------------------
+
+
+def sign_out(client) -> None:
+    assert (
+        client.post(
+            "/logout", data={"csrf_token": csrf_token(client, "/account/password")}
+        ).status_code
+        == 303
+    )
+
+
+def known_browser(app, email: str = ADMIN_EMAIL):
+    """A browser its owner signed in with before (so it carries the known-device cookie),
+    signed out since."""
+    client = signed_in_client(app, email)
+    sign_out(client)
+    assert client.get_cookie(devices.COOKIE) is not None
+    return client
+
+
+def test_a_guesser_does_not_lock_the_owner_out_of_a_known_browser(app, admin_id):
+    owner = known_browser(app)
+    guesser = app.test_client()
+    for _ in range(5):
+        fail(guesser)
+    assert_throttled(login(guesser, ADMIN_EMAIL), guesser)  # the guesser is still paused
+    assert_throttled(login(app.test_client(), ADMIN_EMAIL), app.test_client())
+    response = login(owner, ADMIN_EMAIL)
+    assert response.status_code == 303
+    assert is_signed_in(owner)
+    assert fetch(app, Account, admin_id).last_login_at is not None
+    # The guesser's failures still count: signing in from a known browser does not clear them.
+    assert counters(app)["account:admin@example.org"] == 5
+
+
+def test_a_known_browser_has_its_own_limit(app, admin_id):
+    owner = known_browser(app)
+    for _ in range(5):
+        fail(owner)
+    assert_throttled(login(owner, ADMIN_EMAIL), owner)
+    # Its guesses were its own: the account is not paused for other browsers.
+    assert login(app.test_client(), ADMIN_EMAIL).status_code == 303
+
+
+def test_a_browser_is_known_only_for_the_accounts_signed_in_with_it(app, admin_id):
+    make_user(app, "viewer", email="viewer@example.org")
+    browser = known_browser(app)  # known for the administrator only
+    guesser = app.test_client()
+    for _ in range(5):
+        fail(guesser, "viewer@example.org")
+    assert_throttled(login(browser, "viewer@example.org"), browser)
+
+
+@pytest.mark.parametrize("tamper", ["altered", "other secret"])
+def test_a_forged_device_cookie_is_not_believed(app, admin_id, tamper):
+    owner = known_browser(app)
+    value = owner.get_cookie(devices.COOKIE).value
+    if tamper == "altered":
+        forged = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    else:
+        with app.test_request_context():
+            app.secret_key = "not the server's secret key, 32 characters at least"
+            forged = devices._serializer().dumps([[admin_id, "0" * 16, "made-up"]])
+            app.secret_key = TEST_SECRET
+    attacker = app.test_client()
+    attacker.set_cookie(devices.COOKIE, forged)
+    for _ in range(5):
+        fail(attacker)
+    assert_throttled(login(attacker, ADMIN_EMAIL), attacker)
+
+
+def test_a_new_password_forgets_the_known_browsers(app, client, admin_id):
+    make_user(app, "viewer", email="viewer@example.org")
+    owner = known_browser(app, "viewer@example.org")
+    with app.app_context():
+        viewer_id = db.session.scalar(
+            select(Account.id).where(Account.email == "viewer@example.org")
+        )
+    response = client.post(
+        f"/accounts/{viewer_id}/password",
+        data={
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_token(client, f"/accounts/{viewer_id}/password"),
+            "version": "1",
+        },
+    )
+    assert response.status_code == 303, page_text(response)
+    guesser = app.test_client()
+    for _ in range(5):
+        fail(guesser, "viewer@example.org")
+    assert_throttled(login(owner, "viewer@example.org", NEW_PASSWORD), owner)
+
+
+def test_known_browsers_behind_a_busy_address_still_sign_in(app, admin_id):
+    """A whole hospital behind one NAT address: someone there tries twenty wrong passwords
+    on many accounts. New browsers at that address are paused; those that signed in before
+    are not."""
+    owner = known_browser(app)
+    owner.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    for n in range(20):
+        fail(guesser, f"guess{n}@example.org")
+    newcomer = app.test_client()
+    newcomer.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    assert_throttled(login(newcomer, ADMIN_EMAIL), newcomer)
+    assert login(owner, ADMIN_EMAIL).status_code == 303
+
+
+def test_the_device_cookie_holds_no_secret_and_is_kept_from_scripts(app, admin_id):
+    client = app.test_client()
+    response = login(client, ADMIN_EMAIL)
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(devices.COOKIE))
+    assert "HttpOnly" in header and "SameSite=Lax" in header
+    stored = fetch(app, Account, admin_id).password_hash
+    value = header.split(";")[0]
+    assert PASSWORD not in value and stored not in value and stored.split("$")[-1] not in value
+
+
+def pause(app, email: str = ADMIN_EMAIL) -> None:
+    guesser = app.test_client()
+    for _ in range(5):
+        fail(guesser, email)
+
+
+def test_an_administrator_unblocks_a_paused_account(app, client, admin_id):
+    viewer_id = make_user(app, "viewer", email="viewer@example.org", name="Vera Viewer")
+    pause(app, "viewer@example.org")
+    page = client.get(f"/accounts/{viewer_id}/edit")
+    assert "signing in to this account from a browser it has not used before is paused" in (
+        page_text(page)
+    )
+    response = client.post(
+        f"/accounts/{viewer_id}/unblock",
+        data={"csrf_token": csrf_token(client, f"/accounts/{viewer_id}/edit")},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/accounts/{viewer_id}/edit"
+    shown = page_text(client.get(response.headers["Location"]))
+    assert "Vera Viewer can sign in again now" in shown
+    assert "is paused" not in shown
+    assert "account:viewer@example.org" not in counters(app)
+    assert login(app.test_client(), "viewer@example.org").status_code == 303
+    with app.app_context():
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "unblock")).one()
+        assert (entry.record_type, entry.record_id, entry.user_id) == (
+            "account",
+            viewer_id,
+            admin_id,
+        )
+    assert "Unblock sign-in" in page_text(client.get(f"/accounts/{viewer_id}/history"))
+
+
+def test_unblocking_an_account_that_is_not_paused_changes_nothing(app, client):
+    viewer_id = make_user(app, "viewer", email="viewer@example.org", name="Vera Viewer")
+    response = client.post(
+        f"/accounts/{viewer_id}/unblock",
+        data={"csrf_token": csrf_token(client, f"/accounts/{viewer_id}/edit")},
+        follow_redirects=True,
+    )
+    assert "is not paused: nothing was changed" in page_text(response)
+    assert count(app, AuditEntry, AuditEntry.action == "unblock") == 0
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_only_administrators_may_unblock(app, admin_id, login_as, role):
+    pause(app)
+    someone = login_as(role)
+    response = someone.post(
+        f"/accounts/{admin_id}/unblock",
+        data={"csrf_token": csrf_token(someone, "/account/password")},
+    )
+    assert response.status_code == 403
+    assert "Only administrators can manage accounts." in page_text(response)
+    assert counters(app)["account:admin@example.org"] == 5
+
+
+def test_unblocking_needs_the_token(app, client, admin_id):
+    viewer_id = make_user(app, "viewer", email="viewer@example.org")
+    pause(app, "viewer@example.org")
+    assert client.post(f"/accounts/{viewer_id}/unblock").status_code == 400
+    assert counters(app)["account:viewer@example.org"] == 5
 
 
 @pytest.fixture
@@ -486,8 +700,7 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_counted(proxied):
     client = client_behind_proxy(proxied, "203.0.113.7")
     for n in range(20):
         fail(client, f"guess{n}@example.org")
-    with proxied.app_context():
-        assert set(db.session.scalars(select(LoginAttempt.client))) == {"203.0.113.7"}
+    assert {k for k in counters(proxied) if k.startswith("address:")} == {"address:203.0.113.7"}
     assert_throttled(login(client, ADMIN_EMAIL), client)
     # A client cannot dodge the count by adding its own X-Forwarded-For: the proxy appends
     # the address it saw, and that last one is the one trusted.
@@ -504,8 +717,7 @@ def test_without_a_proxy_a_forwarded_header_is_not_believed(app, admin_id):
     for n in range(20):
         client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{n}"
         fail(client, f"guess{n}@example.org")
-    with app.app_context():
-        assert set(db.session.scalars(select(LoginAttempt.client))) == {"192.0.2.10"}
+    assert {k for k in counters(app) if k.startswith("address:")} == {"address:192.0.2.10"}
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.200"
     assert_throttled(login(client, ADMIN_EMAIL), client)
 

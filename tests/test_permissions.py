@@ -28,6 +28,7 @@ from helpers import (
 )
 from sqlalchemy import select
 
+from hospital_app.auth.throttle import account_key
 from hospital_app.extensions import db
 from hospital_app.models import (
     Account,
@@ -36,6 +37,7 @@ from hospital_app.models import (
     Hospital,
     Report,
     ReportingSettings,
+    SignInCounter,
     hospital_editors,
     utcnow,
 )
@@ -127,6 +129,7 @@ MATRIX = [
     ("GET",   "/accounts/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("POST",  "/accounts/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    303,  NA),
     ("POST",  "/accounts/{x}/activate",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
+    ("POST",  "/accounts/{u}/unblock",       LOGIN, USERS,     USERS,   USERS,    303,  NA),
     ("GET",   "/accounts/{u}/password",      LOGIN, USERS,     USERS,   USERS,    200,  NA),
     ("POST",  "/accounts/{u}/password",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
     ("GET",   "/accounts/{u}/history",       LOGIN, USERS,     USERS,   USERS,    200,  NA),
@@ -331,6 +334,15 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
             "reason": "Corrections from the lab",
             "csrf_token": token,
         }
+    if route == "/accounts/{u}/unblock":
+        # {u}'s sign-in is paused (five failures just now): there is something to unblock.
+        with world.app.app_context():
+            email = db.session.get(Account, world.ids[role]["u"]).email
+            db.session.merge(
+                SignInCounter(key=account_key(email), failures=5, window_started_at=utcnow())
+            )
+            db.session.commit()
+        return {"csrf_token": token}
     if route == "/accounts/{u}/password":
         return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
     return {"csrf_token": token}  # archive, restore, delete, (de)activate, sign out
@@ -344,6 +356,7 @@ TABLES = (
     hospital_editors,
     ReportingSettings.__table__,
     ClosingException.__table__,
+    SignInCounter.__table__,
 )
 
 

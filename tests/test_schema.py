@@ -227,7 +227,19 @@ def test_new_tables_go_down_and_up_with_the_migrations(app):
         assert {"hospitals", "hospital_stats"} <= tables
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
-        assert {"users", "hospital_editors", "login_attempts", "audit_log"} <= tables
+        # 0007 replaced login_attempts by sign_in_counters.
+        assert {"users", "hospital_editors", "sign_in_counters", "audit_log"} <= tables
+        assert "login_attempts" not in tables
+
+
+def test_0007_goes_down_to_login_attempts_and_up_to_counters(app):
+    with app.app_context():
+        downgrade(revision="0006")
+        tables = set(inspect(db.engine).get_table_names())
+        assert "login_attempts" in tables and "sign_in_counters" not in tables
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert "sign_in_counters" in tables and "login_attempts" not in tables
 
 
 def test_0003_goes_down_and_up_keeping_the_report_rules(app):

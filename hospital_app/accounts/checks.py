@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import rules
 from ..extensions import db
@@ -34,6 +34,41 @@ def email_owner(email: str, except_id: int | None = None) -> Account | None:
     if except_id is not None:
         stmt = stmt.where(Account.id != except_id)
     return db.session.scalar(stmt)
+
+
+def _lock_active_administrators() -> list[int]:
+    """The ids of the active administrators, locked until this request's transaction ends,
+    so that two requests cannot each count the other's administrator and both take one away.
+
+    PostgreSQL and MariaDB: SELECT … FOR UPDATE locks the rows, and a second request's
+    SELECT waits until the first commits, then reads the rows as committed (FOR UPDATE reads
+    the newest version on both, whatever the isolation level). SQLite has no row locks but
+    one writer at a time: a write that changes nothing (each administrator's role set to
+    itself) makes this transaction the writer before it counts, so the other request's
+    count waits for this one's commit."""
+    active_admins = (Account.role == "admin", Account.is_active)
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Account)
+            .where(*active_admins)
+            .values(role=Account.role, updated_at=Account.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+    return list(db.session.scalars(select(Account.id).where(*active_admins).with_for_update()))
+
+
+def last_administrator(account: Account) -> str | None:
+    """Why `account` may not lose its administrator role or be deactivated: it is the last
+    active administrator (then nobody could manage accounts any more). None when another
+    active administrator remains, counted under a lock held until the change is committed."""
+    if not (account.is_admin and account.is_active):
+        return None
+    if any(other != account.id for other in _lock_active_administrators()):
+        return None
+    return (
+        f"{account.display_name} is the last active administrator: make another account an "
+        "administrator first, so that someone can still manage accounts."
+    )
 
 
 @dataclass
@@ -76,6 +111,8 @@ def check_account(
         checked.add(
             "role", ["You cannot remove your own administrator role: another administrator can."]
         )
+    elif account is not None and role != "admin" and (last := last_administrator(account)):
+        checked.add("role", [last])
     if codes and role != "editor":
         checked.add(
             "hospitals",

@@ -8,6 +8,8 @@ from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 
 from ..audit import queries as audit_queries
+from ..audit import trail
+from ..auth import throttle
 from ..auth.passwords import hash_password
 from ..extensions import db
 from ..models import Account
@@ -16,6 +18,7 @@ from ..policy import require
 from ..saving import Outcome, save, toggle
 from ..web import ActionForm, PageArgs, flash_toggle, form_status, list_status, see_other
 from . import queries
+from .checks import last_administrator
 from .forms import AccountForm, ListFilters, NewAccountForm
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -78,7 +81,11 @@ def edit(account_id: int):
         flash(message, "success")
         return see_other(".index")
     return render_template(
-        "accounts/edit.html", form=form, account=account, action=ActionForm()
+        "accounts/edit.html",
+        form=form,
+        account=account,
+        action=ActionForm(),
+        paused_until=throttle.paused_until(account.email),
     ), form_status(form)
 
 
@@ -96,12 +103,11 @@ def _set_active(account_id: int, active: bool):
             # Their sessions end at their next request, on every worker.
             account.session_generation += 1
 
+    refusal = None
+    if not active:
+        refusal = OWN_ACCOUNT if account.id == current_user.id else last_administrator(account)
     outcome = toggle(
-        form,
-        account,
-        already=account.is_active == active,
-        apply=apply,
-        refusal=OWN_ACCOUNT if not active and account.id == current_user.id else None,
+        form, account, already=account.is_active == active, apply=apply, refusal=refusal
     )
     if active:
         saved = f"{name} can sign in again with their password."
@@ -140,6 +146,27 @@ def deactivate(account_id: int):
 @bp.post("/<int:account_id>/activate")
 def activate(account_id: int):
     return _set_active(account_id, True)
+
+
+@bp.post("/<int:account_id>/unblock")
+def unblock(account_id: int):
+    """End the pause of signing in to an account after failed attempts (auth/throttle.py),
+    say for its owner on a new computer while someone keeps guessing. CSRFProtect has
+    checked the token; the administrators-only rule is the blueprint's."""
+    account = db.get_or_404(Account, account_id)
+    name = account.display_name
+    if throttle.unblock(account.email):
+        trail.record(db.session, account, "unblock")
+        db.session.commit()
+        flash(
+            f"{name} can sign in again now: the pause after failed sign-in attempts was "
+            "ended. If they did not make those attempts, someone may be guessing their "
+            "password.",
+            "success",
+        )
+    else:
+        flash(f"Signing in to the account of {name} is not paused: nothing was changed.", "info")
+    return see_other(".edit", account_id=account.id)
 
 
 @bp.route("/<int:account_id>/password", methods=["GET", "POST"])

@@ -125,6 +125,7 @@ ACTIONS: dict[str, str] = {
     "deactivate": "Deactivate",
     "activate": "Activate",
     "password": "New password",
+    "unblock": "Unblock sign-in",
 }
 
 _ORDER: dict[str, dict[str, int]] = {
@@ -236,6 +237,16 @@ def _closed_day_marks(session, report: Report, action: str) -> dict[str, list]:
             mark = [opened.id, None] if action == "delete" else [None, opened.id]
             marks["closed_day_exception"] = mark
     return marks
+
+
+def record(session, obj, action: str) -> None:
+    """An entry for an action that changes none of the record's own columns (an
+    administrator ending the pause of an account's sign-in): written like the others, on
+    the session's connection, so it is committed or rolled back with the action."""
+    user_id, name = actor()
+    entry = _entry(obj, AUDITED[type(obj)], action, {})
+    entry.update(user_id=user_id, actor=name[:400], created_at=utcnow())
+    session.connection().execute(insert(AuditEntry), [entry])
 
 
 def register() -> None:

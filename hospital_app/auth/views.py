@@ -26,7 +26,7 @@ from ..extensions import db, login_manager
 from ..models import Account, utcnow
 from ..saving import Outcome, apply_and_commit
 from ..web import form_status, see_other
-from . import throttle
+from . import devices, throttle
 from .forms import ChangePasswordForm, LoginForm
 from .passwords import hash_password, password_matches
 
@@ -95,10 +95,21 @@ def _throttled(template: str, form, until, **context):
     form.form_errors.append(
         "Too many failed sign-in attempts. For the safety of this account, signing in is "
         f"paused until {local} (in about {minutes} minute{'s' if minutes != 1 else ''}). "
-        "If you have forgotten your password, ask an administrator to reset it."
+        "If you have forgotten your password, ask an administrator to reset it; an "
+        "administrator can also end the pause."
     )
     page = render_template(template, form=form, **context)
     return page, 429, {"Retry-After": str(seconds)}
+
+
+def _count_attempt(email: str, user: Account | None) -> throttle.Attempt:
+    """Count an attempt at `email`'s password before it is checked (throttle.begin)."""
+    device = devices.nonce(user)
+    # Nothing is changed yet: ending the request's read transaction gives its connection
+    # back, so the count, on a connection of its own, never holds a second one (a small
+    # pool cannot run dry) and sees what other workers committed.
+    db.session.commit()
+    return throttle.begin(email, _client_address(), device)
 
 
 def _update_account_quietly(account_id: int, **values) -> None:
@@ -127,21 +138,21 @@ def login():
     form = LoginForm()
     status = form_status(form)
     if form.validate_on_submit():
-        email, client = form.email.data, _client_address()
-        until = throttle.blocked_until(email, client)
-        if until is not None:
-            # Refused before the password is even checked, so guessing gains nothing.
-            return _throttled("auth/login.html", form, until, next_url=next_url)
+        email = form.email.data
         user = db.session.scalar(select(Account).where(Account.email == email))
+        # Counted before the password is checked, so guessing past the limit gains nothing.
+        attempt = _count_attempt(email, user)
+        if attempt.refused_until is not None:
+            return _throttled("auth/login.html", form, attempt.refused_until, next_url=next_url)
         if not password_matches(user, form.password.data):
-            throttle.record_failure(email, client)
-            db.session.commit()  # the failure counts, whatever happens next
             form.form_errors.append(BAD_CREDENTIALS)
         elif not user.is_active:
+            throttle.succeeded(attempt)  # the password was right: not a guess
+            db.session.commit()
             form.form_errors.append(DEACTIVATED)
             status = 403
         else:
-            throttle.record_success(email)
+            throttle.succeeded(attempt)
             _update_account_quietly(user.id, last_login_at=utcnow())
             db.session.commit()
             # A new session: nothing from before signing in (say, a planted CSRF token)
@@ -151,7 +162,8 @@ def login():
             session.permanent = True
             session["signed_in_at"] = int(time.time())
             flash(f"Signed in as {user.display_name}.", "success")
-            return redirect(next_url or home(user), code=303)
+            # This browser is now known for this account: guessing elsewhere cannot lock it.
+            return devices.remember(redirect(next_url or home(user), code=303), user)
     no_accounts = not db.session.scalar(select(func.count()).select_from(Account))
     return render_template(
         "auth/login.html", form=form, next_url=next_url, no_accounts=no_accounts
@@ -174,20 +186,21 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
-    user: Account = current_user
+    # The account itself, not the proxy: login_user() below stores what it is given, and a
+    # proxy stored there would resolve to itself.
+    user: Account = current_user._get_current_object()
     form = ChangePasswordForm(email=user.email)
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form), form_status(form)
     # Guessing the current password from an open session counts as failed sign-ins.
-    client = _client_address()
-    until = throttle.blocked_until(user.email, client)
-    if until is not None:
-        return _throttled("auth/password.html", form, until)
+    attempt = _count_attempt(user.email, user)
+    if attempt.refused_until is not None:
+        return _throttled("auth/password.html", form, attempt.refused_until)
     if not password_matches(user, form.current.data):
-        throttle.record_failure(user.email, client)
-        db.session.commit()  # the failure counts
         form.current.errors.append("This is not your current password.")
         return render_template("auth/password.html", form=form), 422
+    throttle.succeeded(attempt)
+    db.session.commit()
     if password_matches(user, form.password.data):
         form.password.errors.append("Choose a password different from the current one.")
         return render_template("auth/password.html", form=form), 422
@@ -200,7 +213,8 @@ def change_password():
     if apply_and_commit(form, user, apply) is Outcome.SAVED:
         login_user(user)
         flash("Your password was changed. Your other sessions were signed out.", "success")
-        return see_other("dashboard.index")
+        # The new password forgets every known browser (devices.py); this one stays known.
+        return devices.remember(see_other("dashboard.index"), user)
     return render_template("auth/password.html", form=form), form_status(form)
 
 

@@ -112,7 +112,8 @@ def _stop(proc: subprocess.Popen, pidfile: Path) -> None:
 
 @pytest.fixture(scope="module")
 def live_server(request, migrated_url, tmp_path_factory):
-    """gunicorn serving wsgi:app with 3 workers on a free port, on the test database."""
+    """gunicorn serving wsgi:app with 3 workers (a module's WORKERS, when it sets one) on a
+    free port, on the test database."""
     OUTPUT_DIR.mkdir(exist_ok=True)
     name = request.module.__name__.rsplit(".", 1)[-1]
     log_path = OUTPUT_DIR / f"gunicorn-{name}.log"
@@ -123,7 +124,7 @@ def live_server(request, migrated_url, tmp_path_factory):
     env = {
         **os.environ,
         "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "3",
+        "WEB_CONCURRENCY": str(getattr(request.module, "WORKERS", 3)),
         "DATABASE_URL": migrated_url,
         "APP_ENV": "production",
         "SECRET_KEY": TEST_SECRET,
