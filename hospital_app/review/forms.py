@@ -68,7 +68,7 @@ class ReopenForm(ActionForm):
         rules.label("reopen_reason"),
         filters=[rules.strip_or_none],
         validators=[
-            DataRequired("Say why the report is reopened: the hospital and the audit trail see it."),
+            DataRequired("Say why the report is reopened: the audit trail keeps it."),
             Length(
                 max=rules.REOPEN_REASON_MAX,
                 message=f"Keep the reason to {rules.REOPEN_REASON_MAX} characters.",

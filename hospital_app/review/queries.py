@@ -171,7 +171,10 @@ def report_for_review(report_id: int) -> Report | None:
         select(Report)
         .join(Report.hospital)
         .outerjoin(signer, signer.id == Report.signed_off_by_id)
-        .options(contains_eager(Report.hospital), contains_eager(Report.signed_off_by.of_type(signer)))
+        .options(
+            contains_eager(Report.hospital),
+            contains_eager(Report.signed_off_by.of_type(signer)),
+        )
         .where(Report.id == report_id)
     )
     return db.session.scalar(stmt)
