@@ -183,7 +183,7 @@ def import_rows(client, rows):
 
 def test_an_editor_changes_the_report_again_once_reopened(app, rita, north, editor):
     report = signed_off(app, rita, north)[0]
-    url = f"/review/reports/{report.id}/reopen"
+    url = f"/review/{report.id}/reopen"
     assert rita.get(url).status_code == 200
     empty = rita.post(url, data={**confirmation_form(rita, url), "reason": " "})
     assert empty.status_code == 422
@@ -242,7 +242,7 @@ def test_a_reviewer_of_one_region_cannot_sign_off_another(app, rita, north):
     assert response.status_code in (400, 403)
     assert reports_of(app, north["s"])[0].signed_off_at is None
     south = reports_of(app, north["s"])[0]
-    reopen = rita.get(f"/review/reports/{south.id}/reopen")
+    reopen = rita.get(f"/review/{south.id}/reopen")
     assert reopen.status_code == 403
     assert "which you do not review" in page_text(reopen)
 
@@ -404,7 +404,7 @@ def test_a_fault_while_reopening_leaves_the_report_signed_off(worker, fail_on):
     rita = reviewer(app, regions=("North",))
     assert rita.post("/review/sign-off", data=sign_off_form(rita)).status_code == 303
     [report] = reports_of(app, hospital)
-    url = f"/review/reports/{report.id}/reopen"
+    url = f"/review/{report.id}/reopen"
     data = {**confirmation_form(rita, url), "reason": "Check it"}
     with count_queries(app, fail_on=fail_on):
         response = rita.post(url, data=data)
