@@ -438,3 +438,22 @@ def test_the_page_reads_the_same_number_of_queries_for_1_or_12_hospitals(app):
     with count_queries(app) as twelve:
         assert rita.get(review_url("East")).status_code == 200
     assert len(one) == len(twelve)
+
+
+# --- The dashboard and the lists say what is signed off ---------------------------------------
+
+
+def test_the_dashboard_and_the_lists_say_how_many_reports_are_signed_off(app, rita, north):
+    url = f"/?date={DAY.isoformat()}"
+    assert "0 of 3 reports signed off; the other 3 are provisional" in page_text(rita.get(url))
+    signed_off(app, rita, north)
+    assert "2 of 3 reports signed off; the other 1 is provisional" in page_text(rita.get(url))
+    listing = page_text(rita.get(f"/reports?date_from={DAY.isoformat()}"))
+    assert "2 of 3 reports in this list signed off" in listing
+    assert listing.count("Signed off") == 2
+    north_only = page_text(rita.get(f"/reports?region=North&date_from={DAY.isoformat()}"))
+    assert "2 of 2 reports in this list signed off." in north_only
+    detail = page_text(rita.get(f"/hospitals/{north['a']}"))
+    assert "1 of 1 report signed off." in detail
+    south = page_text(rita.get(f"/hospitals/{north['s']}"))
+    assert "0 of 1 report signed off; the others are provisional" in south
