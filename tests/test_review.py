@@ -166,6 +166,10 @@ def test_an_editor_cannot_change_a_signed_off_report_by_any_path(app, rita, nort
     stored = fetch(app, Report, report.id)
     assert (stored.admissions, stored.version) == (report.admissions, report.version)
     assert audit_count(app) == before
+    # The entry page offers no Edit link for it.
+    entry = editor.get(f"/entry?date={DAY.isoformat()}")
+    assert "North One" in page_text(entry) and "Signed off" in page_text(entry)
+    assert f"/reports/{report.id}/edit" not in entry.get_data(as_text=True)
 
 
 def import_rows(client, rows):
