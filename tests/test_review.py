@@ -461,3 +461,39 @@ def test_the_dashboard_and_the_lists_say_how_many_reports_are_signed_off(app, ri
     assert "1 of 1 report signed off." in detail
     south = page_text(rita.get(f"/hospitals/{north['s']}"))
     assert "0 of 1 report signed off; the others are provisional" in south
+
+
+# --- Migration 0008 on a database that holds data ---------------------------------------------
+
+
+def test_migration_0008_keeps_the_accounts_and_their_assignments(app):
+    """Widening the role's CHECK must not copy `users` on SQLite (a copy drops the table
+    first, which cascades to the editors' hospitals): up and down again with data in."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    hospital = make_hospital(app, code="M-1", name="Migrated", region="North")
+    editor = make_user(app, "editor", email="ed@example.org", hospitals=(hospital,))
+    make_user(app, "reviewer", email="rita@example.org", regions=("North",))
+    with app.app_context():
+        downgrade(revision="0006")
+        roles = dict(db.session.execute(text("SELECT email, role FROM users")).all())
+        assert roles == {"ed@example.org": "editor", "rita@example.org": "viewer"}
+        with pytest.raises(DBAPIError):
+            db.session.execute(
+                text("UPDATE users SET role = 'reviewer' WHERE id = :id"), {"id": editor}
+            )
+        db.session.rollback()
+        upgrade()
+        assigned = db.session.execute(text("SELECT user_id, hospital_id FROM hospital_editors"))
+        assert assigned.all() == [(editor, hospital)]
+        db.session.execute(
+            text("UPDATE users SET role = 'reviewer' WHERE email = 'rita@example.org'")
+        )
+        db.session.commit()
+        with pytest.raises(DBAPIError):
+            db.session.execute(
+                text("UPDATE users SET role = 'boss' WHERE id = :id"), {"id": editor}
+            )
+        db.session.rollback()
