@@ -104,6 +104,9 @@ def test_signing_off_marks_every_report_of_the_region_and_day_in_the_audit_trail
     assert reports_of(app, north["s"])[0].signed_off_at is None  # South is not North
     entries = audit_actions(app, "signed off")
     assert sorted(e.record_id for e in entries) == sorted(r.id for r in signed)
+    history = rita.get(f"/reports/{signed[0].id}/history")
+    assert "Sign off" in page_text(history)
+    assert 'class="badge badge--signed-off"' in history.get_data(as_text=True)
 
 
 def signed_off(app, rita, north) -> list[Report]:
