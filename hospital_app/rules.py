@@ -65,6 +65,12 @@ FIELD_LABELS: dict[str, str] = {
     "ends_at": "Open until",
     "reason": "Reason",
     "ended_at": "Ended early at",
+    # Sign-off of a region's day (review/)
+    "signed_off_by_id": "Signed off by (account number)",
+    "signed_off_at": "Signed off at",
+    "reopen_reason": "Reason for reopening",
+    "regions": "Regions reviewed",
+    "all_regions": "Reviews all regions",
 }
 
 
@@ -271,12 +277,19 @@ ROLES: dict[str, str] = {
     "admin": "Administrator",
     "editor": "Editor",
     "viewer": "Viewer",
+    "reviewer": "Reviewer",
 }
 ROLE_HELP: dict[str, str] = {
     "admin": "does everything, including managing accounts",
     "editor": "adds and changes the reports of the hospitals assigned to them; sees all",
     "viewer": "sees everything, changes nothing",
+    "reviewer": (
+        "sees everything, checks and signs off the reports of the regions given to them, "
+        "and reopens a signed-off report; types no figure"
+    ),
 }
+# Why a signed-off report was reopened (the review page's form, the audit trail).
+REOPEN_REASON_MAX = 500
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 
 
@@ -304,6 +317,7 @@ def display_name_errors(name: str) -> list[str]:
 
 # Only editors are assigned to hospitals: the message that follows says what to change.
 ONLY_EDITORS_MESSAGE = "Only editors are assigned to hospitals"
+ONLY_REVIEWERS_MESSAGE = "Only reviewers are given regions"
 
 
 def password_errors(password: str, email: str = "") -> list[str]:
@@ -447,3 +461,50 @@ NOTES_MESSAGE = f"Keep notes to {NOTES_MAX:,} characters."
 
 def notes_errors(notes: str | None) -> list[str]:
     return [NOTES_MESSAGE] if notes is not None and len(notes) > NOTES_MAX else []
+
+
+# --- The census check: do today's beds add up? -----------------------------------------------
+# Occupied beds today should be yesterday's occupied beds + today's admissions − discharges −
+# deaths. Transfers and counting times make small gaps normal, so a gap is a warning (confirmed
+# like unusual figures) only beyond the larger of CENSUS_TOLERANCE_BEDS and
+# CENSUS_TOLERANCE_SHARE of the expected figure.
+CENSUS_TOLERANCE_BEDS = 5
+CENSUS_TOLERANCE_SHARE = 0.05
+# Capacity figures (CAPACITY_FIELDS) unchanged for this many days ask "still correct?".
+CAPACITY_UNCHANGED_DAYS = 30
+
+
+def census_expected(previous_occupied: int, admissions: int, discharges: int, deaths: int) -> int:
+    return previous_occupied + admissions - discharges - deaths
+
+
+def census_tolerance(expected: int) -> float:
+    """How far occupied beds may be from `expected` without a warning."""
+    return max(CENSUS_TOLERANCE_BEDS, CENSUS_TOLERANCE_SHARE * abs(expected))
+
+
+def census_gap(
+    previous_occupied: int | None,
+    admissions: int | None,
+    discharges: int | None,
+    deaths: int | None,
+    occupied: int | None,
+) -> int | None:
+    """occupied − expected when the gap is beyond the tolerance; None when it is within it, or
+    when a figure is missing (no report the day before: nothing to add up from)."""
+    figures = (previous_occupied, admissions, discharges, deaths, occupied)
+    if any(value is None for value in figures):
+        return None
+    expected = census_expected(previous_occupied, admissions, discharges, deaths)
+    gap = occupied - expected
+    return gap if abs(gap) > census_tolerance(expected) else None
+
+
+def census_message(
+    previous_occupied: int, admissions: int, discharges: int, deaths: int, occupied: int
+) -> str:
+    expected = census_expected(previous_occupied, admissions, discharges, deaths)
+    return (
+        f"Occupied beds {occupied:,} but yesterday's {previous_occupied:,} + {admissions:,} "
+        f"admitted − {discharges:,} discharged − {deaths:,} died = {expected:,}."
+    )

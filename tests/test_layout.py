@@ -22,6 +22,7 @@ AREAS = (
     "hospitals",
     "reminders",
     "reports",
+    "review",
     "settings",
     "timeliness",
 )

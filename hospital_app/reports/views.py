@@ -74,13 +74,19 @@ def _filters() -> ReportFilters:
 @bp.get("/reports")
 def index():
     filters = _filters()
-    page = None
+    page, signed_off = None, 0
     if filters.validate():
         page = filters.paginate(
             queries.filtered_reports(filters).options(contains_eager(Report.hospital))
         )
+        if page.total:
+            signed_off = queries.signed_off_count(queries.filtered_reports(filters))
     return render_template(
-        "reports/index.html", filters=filters, page=page, export_args=export_args()
+        "reports/index.html",
+        filters=filters,
+        page=page,
+        signed_off=signed_off,
+        export_args=export_args(),
     ), list_status(page)
 
 
@@ -148,8 +154,10 @@ def _refuse_closed_day(form: ReportForm, hospital: Hospital) -> bool:
     """The day typed in the form, asked of the policy (an editor may not write a closed day):
     its refusal goes beside the date, which is what to change. True when refused."""
     typed = form.report_date.data
-    if typed is None or form.report_date.errors:
+    if typed is None:
         return False
+    # Asked even when the date has an error already (a report of that date exists): that
+    # report may be signed off, or its day closed, which is what the person must know.
     refusal = policy.refusal(current_user, "report.write", hospital, day=typed)
     if refusal is None:
         return False
