@@ -11,6 +11,9 @@ warnings without stopping. Two rules, with their thresholds in rules.py:
 - Occupancy jump: bed or ICU occupancy moves by more than OUTLIER_JUMP_POINTS percentage
   points from the previous report (the latest before the report's date). One previous report
   is enough.
+- Census (rules.census_gap): occupied beds differ from the day before's occupied beds +
+  admissions − discharges − deaths by more than the tolerance. Only the report of the day
+  before counts; in an import that may be an earlier row of the same file (flushed first).
 
 The database does the aggregation: one query per batch of up to BATCH_ROWS reports returns,
 for each report, the count, SUM(x) and SUM(x*x) of each figure over its history, and the
@@ -26,7 +29,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -53,6 +56,8 @@ from .models import Report
 # Reports per query. SQLite allows at most 500 SELECTs in one UNION ALL; 400 leaves room
 # and keeps the bound parameters (4 per report) far below every database's limit.
 BATCH_ROWS = 400
+# The census check's figures after yesterday's occupied beds, in rules.census_gap's order.
+FLOW_ORDER = ("admissions", "discharges", "deaths")
 
 
 class ReportRow(NamedTuple):
@@ -197,7 +202,27 @@ def _warnings(row: ReportRow, found) -> list[Unusual]:
         before = _rate(found._mapping[f"prev_{part}"], found._mapping[f"prev_{whole}"])
         if now is not None and before is not None and abs(now - before) > rules.OUTLIER_JUMP_POINTS:
             warnings.append(_jump(label, (part, whole), before, now, found.prev_date))
+    census = _census(row, found)
+    if census is not None:
+        warnings.append(census)
     return warnings
+
+
+CENSUS_FIELDS = ("beds_occupied", "admissions", "discharges", "deaths")
+
+
+def _census(row: ReportRow, found) -> Unusual | None:
+    """The census check (rules.census_gap): against the report of the day before only; a gap
+    of several days has no yesterday to add up from."""
+    if found.prev_date != row.report_date - timedelta(days=1):
+        return None
+    figures = [found._mapping["prev_beds_occupied"], *(row.counts.get(f) for f in FLOW_ORDER)]
+    occupied = row.counts.get("beds_occupied")
+    gap = rules.census_gap(*figures, occupied)
+    if gap is None:
+        return None
+    message = rules.census_message(*figures, occupied)
+    return Unusual(message, CENSUS_FIELDS, message[0].lower() + message[1:-1])
 
 
 @functools.lru_cache(maxsize=8)

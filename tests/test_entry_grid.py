@@ -172,7 +172,8 @@ def test_three_filled_rows_are_saved_together(app, client, three):
     token = csrf_token(client, GRID)
     data = {"csrf_token": token}
     for n, hospital in enumerate(three):
-        data |= row(hospital, admissions=10 + n)
+        # One discharge fewer than admitted, and the death: the beds add up (census check).
+        data |= row(hospital, admissions=10 + n, discharges=9 + n)
     before = report_creations(app)
 
     response = client.post(grid_url(), data=data)
@@ -222,9 +223,9 @@ def test_a_wrong_cell_saves_no_row_and_is_shown_beside_its_row(app, client, thre
     token = csrf_token(client, GRID)
     data = {
         "csrf_token": token,
-        **row(three[0], admissions=11),
+        **row(three[0], admissions=11, discharges=10),
         **row(three[1], beds_occupied=999),  # more than its 200 beds
-        **row(three[2], admissions=13),
+        **row(three[2], admissions=13, discharges=12),
     }
     before = report_creations(app)
 
@@ -251,7 +252,7 @@ def test_a_wrong_cell_saves_no_row_and_is_shown_beside_its_row(app, client, thre
     assert "aria-invalid" not in input_of(response, f"h{three[0]}-admissions")
 
     # Corrected, the same rows are saved.
-    data[f"h{three[1]}-beds_occupied"] = "99"
+    data[f"h{three[1]}-beds_occupied"] = "150"
     assert client.post(grid_url(), data=data).status_code == 303
     assert reports_of_day(app) == 3
 
