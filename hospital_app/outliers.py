@@ -336,3 +336,64 @@ def outlier_note(warnings: Sequence[str]) -> str | None:
     if len(note) > rules.OUTLIER_NOTE_MAX:
         note = note[: rules.OUTLIER_NOTE_MAX - 1].rstrip() + "…"
     return note or None
+
+
+# --- Capacity copied unchanged: still correct? ------------------------------------------------
+
+
+def capacity_warning(
+    hospital_id: int,
+    report_date: date,
+    counts: Mapping[str, int | None],
+    report_id: int | None = None,
+) -> Unusual | None:
+    """The report form's question when the capacity (rules.CAPACITY_FIELDS) is the same as on
+    every report of the last rules.CAPACITY_UNCHANGED_DAYS days or more: a new report starts
+    with it filled in, so a capacity nobody looks at again goes stale. Asked once per that
+    many days: not when a report of that span confirmed it already (its note says so)."""
+    values = [counts.get(field) for field in rules.CAPACITY_FIELDS]
+    if any(value is None for value in values):
+        return None
+    earlier = (
+        Report.hospital_id == hospital_id,
+        Report.report_date < report_date,
+        Report.id != (report_id or 0),
+    )
+    same = and_(
+        *(Report.__table__.c[f] == v for f, v in zip(rules.CAPACITY_FIELDS, values, strict=True))
+    )
+    # One query (the form's other checks are one too): the last day the capacity differed,
+    # the first report since then, and whether a report of the last days confirmed it.
+    changed = select(func.max(Report.report_date)).where(*earlier, ~same).scalar_subquery()
+    since = (
+        select(func.min(Report.report_date))
+        .where(*earlier, Report.report_date > func.coalesce(changed, literal(date.min, Date)))
+        .scalar_subquery()
+    )
+    window = report_date - timedelta(days=rules.CAPACITY_UNCHANGED_DAYS)
+    asked = (
+        select(func.count())
+        .select_from(Report)
+        .where(
+            *earlier,
+            Report.report_date >= window,
+            Report.outlier_note.contains(rules.CAPACITY_QUESTION, autoescape=True),
+        )
+        .scalar_subquery()
+    )
+    found = db.session.execute(select(since.label("since"), asked.label("asked"))).one()
+    if found.since is None or found.asked:
+        return None
+    since_day = found.since
+    if (report_date - since_day).days < rules.CAPACITY_UNCHANGED_DAYS:
+        return None
+    figures = ", ".join(
+        f"{rules.label(f)[0].lower()}{rules.label(f)[1:]} {v:,}"
+        for f, v in zip(rules.CAPACITY_FIELDS, values, strict=True)
+    )
+    days = (report_date - since_day).days
+    since_text = rules.day_text(since_day)
+    message = f"Capacity unchanged since {since_text} ({days} days): {figures}. " + (
+        rules.CAPACITY_QUESTION
+    )
+    return Unusual(message, rules.CAPACITY_FIELDS, f"unchanged since {since_text}")

@@ -66,6 +66,8 @@ class ReportForm(OrderedForm):
         filters=[rules.strip_or_none],
         description="Anything the figures alone do not say (optional).",
     )
+    # Whether to ask if a capacity unchanged for long is still correct (the grid does not).
+    ask_about_capacity = True
     # Shown only when the figures are far from the hospital's history (outliers.py).
     confirm_outlier = BooleanField("These figures are correct")
 
@@ -125,6 +127,12 @@ class ReportForm(OrderedForm):
             self.outlier_warnings = outliers.report_warnings(
                 self.hospital_id, self.report_date.data, self.counts(), self.report_id
             )
+            if self.ask_about_capacity:
+                stale = outliers.capacity_warning(
+                    self.hospital_id, self.report_date.data, self.counts(), self.report_id
+                )
+                if stale is not None:
+                    self.outlier_warnings.append(stale)
             for warning in self.outlier_warnings:
                 for name in warning.fields:
                     self[name].unusual.append(warning.beside)

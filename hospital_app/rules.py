@@ -458,6 +458,8 @@ CENSUS_TOLERANCE_BEDS = 5
 CENSUS_TOLERANCE_SHARE = 0.05
 # Capacity figures (CAPACITY_FIELDS) unchanged for this many days ask "still correct?".
 CAPACITY_UNCHANGED_DAYS = 30
+# The end of that question, also how a confirmed report's note says it was answered.
+CAPACITY_QUESTION = "Still correct?"
 
 
 def census_expected(previous_occupied: int, admissions: int, discharges: int, deaths: int) -> int:

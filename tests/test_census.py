@@ -178,3 +178,55 @@ def test_the_import_adds_up_from_the_files_own_earlier_row(app, client):
     assert "1 row with unusual figures" in page_text(response)
     assert MESSAGE in page_text(response)
     assert count(app, Report) == 0
+
+
+# --- Capacity unchanged for 30 days: still correct? -----------------------------------------
+
+
+def constant_capacity(app, first_day, last_day, **capacity) -> int:
+    """A hospital reporting every day from `first_day` to `last_day` with the same capacity."""
+    days = (last_day - first_day).days + 1
+    return make_hospital(
+        app,
+        reports=tuple(
+            {"report_date": first_day + timedelta(days=n), **capacity} for n in range(days)
+        ),
+    )
+
+
+@pytest.mark.parametrize(("days", "asked"), [(29, False), (30, True)])
+def test_capacity_unchanged_for_30_days_asks_if_still_correct(app, client, csrf, days, asked):
+    since = yesterday() - timedelta(days=days)
+    hospital_id = constant_capacity(app, since, yesterday() - timedelta(days=1))
+    response = post_new(client, hospital_id, report_form(csrf))
+    text = page_text(response)
+    question = (
+        f"Capacity unchanged since {rules.day_text(since)} ({days} days): total beds 200, "
+        "total ICU beds 20, total ventilators 15. Still correct?"
+    )
+    if not asked:
+        assert response.status_code == 303
+        return
+    assert response.status_code == 422
+    assert question in text
+    assert f"Unusual: unchanged since {rules.day_text(since)}" in text
+    # Confirmed once, the next day's report does not ask again.
+    response = post_new(client, hospital_id, report_form(csrf, confirm_outlier="y"))
+    assert response.status_code == 303
+    tomorrow = report_form(csrf, report_date=today())
+    assert post_new(client, hospital_id, tomorrow).status_code == 303
+
+
+def test_a_changed_capacity_starts_the_30_days_again(app, client, csrf):
+    changed = yesterday() - timedelta(days=10)
+    hospital_id = constant_capacity(app, yesterday() - timedelta(days=60), changed, beds_total=190)
+    with app.app_context():
+        for n in range(1, 10):
+            db.session.add(
+                Report(
+                    hospital_id=hospital_id,
+                    **report_values(report_date=changed + timedelta(days=n)),
+                )
+            )
+        db.session.commit()
+    assert post_new(client, hospital_id, report_form(csrf)).status_code == 303

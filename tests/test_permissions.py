@@ -292,7 +292,9 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
         # A row typed for {h} for today, which it has no report of (posted by hand by
         # those whose grid does not show it).
         h = world.ids[role]["h"]
-        row = {f"h{h}-{k}": v for k, v in form_data(report_values(admissions=7)).items()}
+        # 7 admitted, 6 discharged, 1 died: yesterday's 150 beds add up (census check).
+        values = report_values(admissions=7, discharges=6)
+        row = {f"h{h}-{k}": v for k, v in form_data(values).items()}
         return {"csrf_token": token, **row}
     if route == "/reports/{r}/edit" and role == "archived":
         # Nobody may open it (the hospital is archived): what the form would have sent.
