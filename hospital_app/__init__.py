@@ -20,6 +20,8 @@ from .extensions import csrf, db, login_manager, migrate
 from .hospitals.views import bp as hospitals_bp
 from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
+from .review import signoff
+from .review.views import bp as review_bp
 from .settings.views import bp as settings_bp
 from .timeliness.views import bp as timeliness_bp
 
@@ -32,6 +34,7 @@ BLUEPRINTS = (
     entry_bp,
     hospitals_bp,
     reports_bp,
+    review_bp,
     timeliness_bp,
     accounts_bp,
     audit_bp,
@@ -59,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_engine(app)
     trail.register()
     cycle.register()
+    signoff.register()
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

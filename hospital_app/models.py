@@ -141,8 +141,19 @@ class Report(Timestamped, db.Model):
     # it is inserted, by the settings of that moment: later edits, and later changes of the
     # deadline, leave it as it was.
     on_time: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Signed off by a reviewer or an administrator (review/): editors may then no longer
+    # change or delete it (policy.py) until someone reopens it, with a reason.
+    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why it was last reopened; cleared when it is signed off again.
+    reopen_reason: Mapped[str | None] = mapped_column(String(rules.REOPEN_REASON_MAX))
 
     hospital: Mapped[Hospital] = relationship(lazy="raise")
+    signed_off_by: Mapped[Account | None] = relationship(lazy="raise")
+
+    @property
+    def is_signed_off(self) -> bool:
+        return self.signed_off_at is not None
 
     @property
     def occupancy(self) -> float | None:
@@ -169,6 +180,19 @@ hospital_editors = Table(
 )
 
 
+class AccountRegion(db.Model):
+    """A region a reviewer checks and signs off (unless the account reviews all of them).
+    By name, as hospitals carry it: a reviewer may be given a region before its first
+    hospital is registered."""
+
+    __tablename__ = "account_regions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    region: Mapped[str] = mapped_column(String(rules.REGION_MAX), primary_key=True)
+
+
 class Account(Timestamped, UserMixin, db.Model):
     """A person who signs in: their role, and for an editor the hospitals they report for."""
 
@@ -189,10 +213,24 @@ class Account(Timestamped, UserMixin, db.Model):
     # Part of the id kept in the session cookie: raising it (deactivation, a new password)
     # ends every session of this account at its next request, on every worker.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A reviewer of every region, those added later included (else account_regions).
+    all_regions: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     hospitals: Mapped[list[Hospital]] = relationship(
         secondary=hospital_editors, order_by=Hospital.code
     )
+    region_rows: Mapped[list[AccountRegion]] = relationship(
+        cascade="all, delete-orphan", order_by=AccountRegion.region, passive_deletes=True
+    )
+
+    @property
+    def regions(self) -> list[str]:
+        return [row.region for row in self.region_rows]
+
+    @property
+    def regions_text(self) -> str:
+        """What a reviewer covers, in words: "All regions", "North, South"."""
+        return "All regions" if self.all_regions else ", ".join(self.regions)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_generation}"

@@ -10,6 +10,15 @@ settings have closed (cycle.is_closed), unless an exception opens that day for t
 hospital now. Every path that writes a report asks so: the forms, the delete, the import's
 rows and the data-entry grid. Administrators may still change a closed day; the audit trail
 marks their change (audit/trail.py).
+
+Signed-off reports: asked with the report's day, report.write refuses an editor a report a
+reviewer (or an administrator) has signed off, on every path that asks with the day, until
+someone reopens it (report.review). An administrator may still change it; the change makes
+it provisional again (review/signoff.py), to be signed off anew.
+
+Reviewers (role "reviewer") see what viewers see, type no figure (report.write, .enter and
+.import refuse them) and review, sign off and reopen the reports of the hospitals of their
+regions (reviews(); all regions for an account with all_regions). Administrators review all.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from sqlalchemy import select
 
 from . import cycle, rules
 from .extensions import db
-from .models import Account, Hospital, hospital_editors
+from .models import Account, AccountRegion, Hospital, Report, hospital_editors
 
 ADMIN_ONLY = {
     "hospital.create": "Only administrators can register hospitals.",
@@ -35,11 +44,16 @@ ADMIN_ONLY = {
     "settings.manage": "Only administrators can change the reporting settings.",
 }
 READ_ONLY = "Your account can see reports but not change them."
+REVIEWERS_TYPE_NONE = (
+    "Reviewers check and sign off reports but do not type figures: the hospital's editors do."
+)
+REVIEW = "report.review"
+NOT_A_REVIEWER = "Only reviewers and administrators review and sign off reports."
 # Importing is checked twice: the page is for editors and administrators, and each row's
 # hospital is then checked like a report written through the form (report.write). So is data
 # entry: the page (report.enter) lists only the hospitals the person may write reports for.
 REPORTERS_ONLY = {"report.import", "report.enter"}
-ACTIONS = {*ADMIN_ONLY, *REPORTERS_ONLY, "report.write"}
+ACTIONS = {*ADMIN_ONLY, *REPORTERS_ONLY, "report.write", REVIEW}
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,96 @@ def assigned_hospital_ids(user: Account) -> frozenset[int]:
     return cache[user.id]
 
 
+def reviewed_regions(user) -> frozenset[str] | None:
+    """The regions `user` reviews: None for all of them (administrators, and reviewers of
+    all regions), else a set, empty for those who review none. Read once per request."""
+    if user.role == "admin":
+        return None
+    if user.role != "reviewer":
+        return frozenset()
+    if user.all_regions:
+        return None
+    cache = g.setdefault("_reviewed_regions", {})
+    if user.id not in cache:
+        cache[user.id] = frozenset(
+            db.session.scalars(select(AccountRegion.region).where(AccountRegion.user_id == user.id))
+        )
+    return cache[user.id]
+
+
+def reviews_region(user, region: str) -> bool:
+    regions = reviewed_regions(user)
+    return regions is None or region in regions
+
+
+def reviews(user, hospital: Hospital) -> bool:
+    """May `user` review, sign off and reopen `hospital`'s reports? Administrators: every
+    hospital; reviewers: the hospitals of their regions."""
+    return user.is_authenticated and reviews_region(user, hospital.region)
+
+
+def _review_refusal(user, hospital: Hospital | None) -> Refusal | None:
+    if user.role not in ("admin", "reviewer"):
+        return Refusal(NOT_A_REVIEWER)
+    if hospital is not None and not reviews(user, hospital):
+        return Refusal(
+            f"{hospital.name} is in the region {hospital.region}, which you do not review. "
+            "An administrator can give you that region."
+        )
+    return None
+
+
+def region_refusal(user, region: str) -> Refusal | None:
+    """May `user` review and sign off the reports of `region`?"""
+    found = refusal(user, REVIEW)
+    if found is None and not reviews_region(user, region):
+        found = Refusal(
+            f"You do not review the region {region}. An administrator can give it to you."
+        )
+    return found
+
+
+def signed_off_days(hospital_ids) -> dict[int, dict[date, tuple[str, object]]]:
+    """{hospital id: {day: (who signed it off, when)}} of the signed-off reports of
+    `hospital_ids`, in one query for those not read yet in this request (an import asks about
+    many days of an editor's hospitals)."""
+    cache = g.setdefault("_signed_off_days", {})
+    wanted = sorted(set(hospital_ids) - cache.keys())
+    if wanted:
+        found: dict[int, dict] = {hospital_id: {} for hospital_id in wanted}
+        rows = db.session.execute(
+            select(
+                Report.hospital_id, Report.report_date, Account.display_name, Report.signed_off_at
+            )
+            .join(Account, Account.id == Report.signed_off_by_id)
+            .where(Report.hospital_id.in_(wanted), Report.signed_off_at.is_not(None))
+        )
+        for hospital_id, day, name, at in rows:
+            found[hospital_id][day] = (name, at)
+        cache.update(found)
+    return cache
+
+
+def forget_signed_off() -> None:
+    """After a sign-off or a reopening: the rest of the request reads them again."""
+    g.pop("_signed_off_days", None)
+
+
+def signed_off_message(hospital: Hospital, day: date, name: str, at) -> str:
+    return (
+        f"The report of {hospital.name} for {rules.day_text(day)} was signed off by {name} "
+        f"on {rules.day_text(at)}, so it cannot be changed or deleted; a reviewer can reopen "
+        "it."
+    )
+
+
+def _signed_off_refusal(user, hospital: Hospital, day: date) -> Refusal | None:
+    signed = signed_off_days(assigned_hospital_ids(user) | {hospital.id})[hospital.id].get(day)
+    if signed is None:
+        return None
+    return Refusal(signed_off_message(hospital, day, *signed))
+
+
 def _report_refusal(user, hospital: Hospital | None, day: date | None) -> Refusal | None:
     """May `user` add, change or delete the reports of `hospital` (for `day`, when given)?"""
     if user.role == "editor" and (
@@ -91,6 +195,8 @@ def _report_refusal(user, hospital: Hospital | None, day: date | None) -> Refusa
             status=409,
         )
     if day is not None and user.role != "admin":
+        if hospital is not None and (signed := _signed_off_refusal(user, hospital, day)):
+            return signed
         return _closed_refusal(user, hospital, day)
     return None
 
@@ -137,6 +243,10 @@ def refusal(
         return Refusal("Sign in first.")
     if action in ADMIN_ONLY:
         return None if user.role == "admin" else Refusal(ADMIN_ONLY[action])
+    if action == REVIEW:
+        return _review_refusal(user, hospital)
+    if user.role == "reviewer":
+        return Refusal(REVIEWERS_TYPE_NONE)
     if user.role not in ("admin", "editor"):
         return Refusal(READ_ONLY)
     if action in REPORTERS_ONLY:

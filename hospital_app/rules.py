@@ -65,6 +65,12 @@ FIELD_LABELS: dict[str, str] = {
     "ends_at": "Open until",
     "reason": "Reason",
     "ended_at": "Ended early at",
+    # Sign-off of a region's day (review/)
+    "signed_off_by_id": "Signed off by (account number)",
+    "signed_off_at": "Signed off at",
+    "reopen_reason": "Reason for reopening",
+    "regions": "Regions reviewed",
+    "all_regions": "Reviews all regions",
 }
 
 
@@ -271,12 +277,19 @@ ROLES: dict[str, str] = {
     "admin": "Administrator",
     "editor": "Editor",
     "viewer": "Viewer",
+    "reviewer": "Reviewer",
 }
 ROLE_HELP: dict[str, str] = {
     "admin": "does everything, including managing accounts",
     "editor": "adds and changes the reports of the hospitals assigned to them; sees all",
     "viewer": "sees everything, changes nothing",
+    "reviewer": (
+        "sees everything, checks and signs off the reports of the regions given to them, "
+        "and reopens a signed-off report; types no figure"
+    ),
 }
+# Why a signed-off report was reopened (the review page's form, the audit trail).
+REOPEN_REASON_MAX = 500
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 
 
@@ -304,6 +317,7 @@ def display_name_errors(name: str) -> list[str]:
 
 # Only editors are assigned to hospitals: the message that follows says what to change.
 ONLY_EDITORS_MESSAGE = "Only editors are assigned to hospitals"
+ONLY_REVIEWERS_MESSAGE = "Only reviewers are given regions"
 
 
 def password_errors(password: str, email: str = "") -> list[str]:

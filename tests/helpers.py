@@ -20,6 +20,7 @@ from hospital_app.auth.passwords import hash_password
 from hospital_app.extensions import db
 from hospital_app.models import (
     Account,
+    AccountRegion,
     AuditEntry,
     ClosingException,
     Hospital,
@@ -66,6 +67,7 @@ def empty_tables(app) -> None:
             # Without a row, the reporting cycle's defaults apply (cycle.settings()).
             ReportingSettings.__table__,
             hospital_editors,
+            AccountRegion.__table__,
             AuditEntry.__table__,
             LoginAttempt.__table__,
             Report.__table__,
@@ -97,8 +99,11 @@ def make_user(
     hospitals: tuple[int, ...] = (),
     active: bool = True,
     name: str | None = None,
+    regions: tuple[str, ...] = (),
+    all_regions: bool = False,
 ) -> int:
-    """An account written straight to the database; its id."""
+    """An account written straight to the database; its id. A reviewer's `regions` (or
+    `all_regions`)."""
     with app.app_context():
         user = Account(
             email=email or f"{role}@example.org",
@@ -108,6 +113,8 @@ def make_user(
             is_active=active,
         )
         user.hospitals = [db.session.get(Hospital, h) for h in hospitals]
+        user.all_regions = all_regions
+        user.region_rows = [AccountRegion(region=r) for r in regions]
         db.session.add(user)
         db.session.commit()
         return user.id

@@ -96,13 +96,30 @@ AUDITED: dict[type, Audited] = {
     ),
     Report: Audited(
         "report",
-        ("hospital_id", *rules.REPORT_FORM_FIELDS, "outlier_confirmed", "outlier_note"),
+        (
+            "hospital_id",
+            *rules.REPORT_FORM_FIELDS,
+            "outlier_confirmed",
+            "outlier_note",
+            "signed_off_by_id",
+            "signed_off_at",
+            "reopen_reason",
+        ),
         None,
     ),
     # password_hash is special-cased: the trail says the password changed, never the hash.
     Account: Audited(
         "account",
-        ("email", "display_name", "role", "hospitals", "is_active", "password_hash"),
+        (
+            "email",
+            "display_name",
+            "role",
+            "hospitals",
+            "all_regions",
+            "regions",
+            "is_active",
+            "password_hash",
+        ),
         ("deactivate", "activate"),
     ),
     ReportingSettings: Audited(
@@ -125,7 +142,11 @@ ACTIONS: dict[str, str] = {
     "deactivate": "Deactivate",
     "activate": "Activate",
     "password": "New password",
+    "signed off": "Sign off",
+    "reopened": "Reopen",
 }
+# A change to a report of these fields alone is its sign-off, or its reopening (review/).
+SIGN_OFF_FIELDS = frozenset({"signed_off_by_id", "signed_off_at", "reopen_reason"})
 
 _ORDER: dict[str, dict[str, int]] = {
     spec.record_type: {
@@ -156,6 +177,8 @@ def _plain(value: Any) -> Any:
 def _value(obj, field: str) -> Any:
     if field == "hospitals":
         return sorted(h.code for h in obj.hospitals)
+    if field == "regions":
+        return obj.regions
     return _plain(getattr(obj, field))
 
 
@@ -164,6 +187,14 @@ def _changes(obj, spec: Audited) -> dict[str, list]:
     state = inspect(obj)
     changes = {}
     for field in spec.fields:
+        if field == "regions":
+            history = state.attrs.region_rows.history
+            kept = list(history.unchanged)
+            old = sorted(r.region for r in kept + list(history.deleted))
+            new = sorted(r.region for r in kept + list(history.added))
+            if old != new:
+                changes[field] = [old, new]
+            continue
         history = state.attrs[field].history
         if not history.has_changes():
             continue
@@ -191,8 +222,13 @@ def _snapshot(obj, spec: Audited, new: bool) -> dict[str, list]:
                 changes["password"] = [None, PASSWORD_SET]
             continue
         value = _value(obj, field)
+        if field in _ONLY_WHEN_SET and not value:
+            continue  # a reviewer's or a sign-off's fields, on records that have none
         changes[field] = [None, value] if new else [value, None]
     return changes
+
+
+_ONLY_WHEN_SET = SIGN_OFF_FIELDS | {"all_regions", "regions"}
 
 
 def actor() -> tuple[int | None, str]:
@@ -267,6 +303,8 @@ def write_audit_entries(session, _flush_context) -> None:
             action = spec.toggles[1] if changes["is_active"][1] else spec.toggles[0]
         elif set(changes) == {"password"}:
             action = "password"
+        elif isinstance(obj, Report) and set(changes) <= SIGN_OFF_FIELDS:
+            action = "signed off" if obj.signed_off_at is not None else "reopened"
         add(obj, spec, action, changes)
     for obj in session.deleted:
         if spec := AUDITED.get(type(obj)):

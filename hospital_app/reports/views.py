@@ -148,8 +148,10 @@ def _refuse_closed_day(form: ReportForm, hospital: Hospital) -> bool:
     """The day typed in the form, asked of the policy (an editor may not write a closed day):
     its refusal goes beside the date, which is what to change. True when refused."""
     typed = form.report_date.data
-    if typed is None or form.report_date.errors:
+    if typed is None:
         return False
+    # Asked even when the date has an error already (a report of that date exists): that
+    # report may be signed off, or its day closed, which is what the person must know.
     refusal = policy.refusal(current_user, "report.write", hospital, day=typed)
     if refusal is None:
         return False
