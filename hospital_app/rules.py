@@ -49,6 +49,8 @@ FIELD_LABELS: dict[str, str] = {
     # Marks of the audit trail on a change to a report of a closed day (audit/trail.py)
     "closed_day": "Change to a closed day",
     "closed_day_exception": "Allowed by closing exception number",
+    # A report's earlier version put back from its history (audit/versions.py)
+    "reverted_to": "Reverted to the version of",
     # Accounts
     "email": "Email",
     "display_name": "Name",

@@ -61,6 +61,9 @@ USERS = Refused("Only administrators can manage accounts.")
 AUDIT = Refused("Only administrators can see the whole audit trail.")
 REMINDERS = Refused("Only administrators can see the email reminders sent to editors.")
 SETTINGS = Refused("Only administrators can change the reporting settings.")
+HISTORY = Refused(
+    "Only reviewers and administrators can restore a report or put back an earlier version."
+)
 READ_ONLY = Refused("Your account can see reports but not change them.")
 NOT_MINE = Refused("You can change reports only for the hospitals assigned to you")
 ARCHIVED = Refused(
@@ -73,8 +76,9 @@ RESENT = 308  # the same, for a form sent to an old address: the browser sends i
 
 # {h}: the hospital the editor is assigned to, {r}: a report of it (for the editor of an
 # archived hospital: that hospital and its report); {a}: an archived hospital; {u}: an active
-# account, {x}: a deactivated one; {e}: an open closing exception for {h}. "other" is the
-# editor of another hospital.
+# account, {x}: a deactivated one; {e}: an open closing exception for {h}; {d}: a deleted
+# report of {h}; {v}: the audit entry of {r}'s creation. "other" is the editor of another
+# hospital.
 # fmt: off
 MATRIX = [
     # method  route                       anon   viewer     editor   other     admin archived
@@ -111,6 +115,9 @@ MATRIX = [
     ("GET",   "/dashboard/pressure",      LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/dashboard/outliers",      LOGIN, 200,       200,     200,      200,  NA),
     ("GET",   "/reports/{r}/history",       LOGIN, 200,       200,     200,      200,  200),
+    ("GET",   "/reports/{d}/history",       LOGIN, 200,       200,     200,      200,  NA),
+    ("POST",  "/reports/{d}/restore",       LOGIN, HISTORY,   HISTORY, HISTORY,  303,  NA),
+    ("POST",  "/reports/{r}/revert/{v}",    LOGIN, HISTORY,   HISTORY, HISTORY,  303,  HISTORY),
     ("GET",   "/audit",                   LOGIN, AUDIT,     AUDIT,   AUDIT,    200,  NA),
     ("GET",   "/reminders",               LOGIN, REMINDERS, REMINDERS, REMINDERS, 200, REMINDERS),
     ("GET",   "/settings",                LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
@@ -204,12 +211,32 @@ def world(app) -> World:
         db.session.add(exception)
         db.session.commit()
         opened = exception.id
+    with app.app_context():
+        gone = Report(hospital_id=mine, **report_values(report_date=yesterday() - timedelta(3)))
+        db.session.add(gone)
+        db.session.commit()
+        deleted = gone.id
+        db.session.delete(gone)
+        db.session.commit()
+        created = {
+            report: db.session.scalar(
+                select(AuditEntry.id).where(
+                    AuditEntry.record_type == "report",
+                    AuditEntry.record_id == report,
+                    AuditEntry.action == "create",
+                )
+            )
+            for report in report_of.values()
+        }
     make_user(app, "admin", email=ADMIN_EMAIL)
     target = make_user(app, "viewer", email="target@example.org", name="Tara Target")
     inactive = make_user(app, "viewer", email="gone@example.org", name="Gil Gone", active=False)
-    common = {"a": archived, "u": target, "x": inactive, "e": opened}
-    ids = {role: {**common, "h": mine, "r": report_of[mine]} for role in ROLES}
-    ids["archived"].update(h=archived, r=report_of[archived])
+    common = {"a": archived, "u": target, "x": inactive, "e": opened, "d": deleted}
+    ids = {
+        role: {**common, "h": mine, "r": report_of[mine], "v": created[report_of[mine]]}
+        for role in ROLES
+    }
+    ids["archived"].update(h=archived, r=report_of[archived], v=created[report_of[archived]])
     return World(app, ids, other, signed_in_client(app, ADMIN_EMAIL))
 
 
@@ -333,6 +360,16 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
             "reason": "Corrections from the lab",
             "csrf_token": token,
         }
+    if route == "/reports/{r}/revert/{v}":
+        # The report changed since it was created, so putting its first version back is a
+        # change; the button sends the version the history page showed.
+        report_id = world.ids[role]["r"]
+        with world.app.app_context():
+            report = db.session.get(Report, report_id)
+            report.admissions += 1
+            db.session.commit()
+            version = report.version
+        return {"csrf_token": token, "version": str(version)}
     if route == "/accounts/{u}/password":
         return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
     return {"csrf_token": token}  # archive, restore, delete, (de)activate, sign out
@@ -417,7 +454,7 @@ def test_the_table_covers_every_route_and_method_of_the_app(app):
     covered = set()
     for method, route, *_ in MATRIX:
         rule, _args = urls.match(
-            route.format(h=1, r=1, a=1, u=1, x=1, e=1), method, return_rule=True
+            route.format(h=1, r=1, a=1, u=1, x=1, e=1, d=1, v=1), method, return_rule=True
         )
         covered.add((rule.rule, method))
     for rule in app.url_map.iter_rules():

@@ -144,6 +144,9 @@ ACTIONS: dict[str, str] = {
     "password": "New password",
     "signed off": "Sign off",
     "reopened": "Reopen",
+    # A deleted report brought back, an earlier version put back (reports/views.py).
+    "restored": "Restored",
+    "reverted": "Reverted",
 }
 # A change to a report of these fields alone is its sign-off, or its reopening (review/).
 SIGN_OFF_FIELDS = frozenset({"signed_off_by_id", "signed_off_at", "reopen_reason"})
@@ -274,6 +277,15 @@ def _closed_day_marks(session, report: Report, action: str) -> dict[str, list]:
     return marks
 
 
+MARK = "_audit_as"
+
+
+def mark_as(obj, action: str, **extra: Any) -> None:
+    """Have the next flush record `obj`'s change as `action` ("restored", "reverted"), with
+    `extra` fields shown as set: {name: value} (e.g. reverted_to, the version put back)."""
+    obj.__dict__[MARK] = (action, {name: [None, value] for name, value in extra.items()})
+
+
 def register() -> None:
     """Write the trail after every flush of every session (once, however often it is called:
     each test builds its own app)."""
@@ -287,6 +299,10 @@ def write_audit_entries(session, _flush_context) -> None:
     entries = []
 
     def add(obj, spec: Audited, action: str, changes: dict) -> None:
+        # What the change is, when it is more than a create or an update (mark_as below).
+        if (marked := obj.__dict__.pop(MARK, None)) is not None:
+            action, extra = marked
+            changes.update(extra)
         if isinstance(obj, Report):
             changes.update(_closed_day_marks(session, obj, action))
         entries.append(_entry(obj, spec, action, changes))
