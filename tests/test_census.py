@@ -88,7 +88,9 @@ def test_the_form_warns_and_names_the_numbers(app, client, csrf):
     assert count(app, Report) == 1
 
     # Confirmed, it is saved and marked for follow-up with the message.
-    data = report_form(csrf, beds_occupied=110, confirm_outlier="y", **figures())
+    data = report_form(
+        csrf, beds_occupied=110, confirm_outlier="y", follow_up_reason="surge", **figures()
+    )
     assert post_new(client, hospital_id, data).status_code == 303
     with app.app_context():
         saved = db.session.scalar(select(Report).where(Report.report_date == yesterday()))
@@ -211,7 +213,9 @@ def test_capacity_unchanged_for_30_days_asks_if_still_correct(app, client, csrf,
     assert question in text
     assert f"Unusual: unchanged since {rules.day_text(since)}" in text
     # Confirmed once, the next day's report does not ask again.
-    response = post_new(client, hospital_id, report_form(csrf, confirm_outlier="y"))
+    response = post_new(
+        client, hospital_id, report_form(csrf, confirm_outlier="y", follow_up_reason="surge")
+    )
     assert response.status_code == 303
     tomorrow = report_form(csrf, report_date=today())
     assert post_new(client, hospital_id, tomorrow).status_code == 303

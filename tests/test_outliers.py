@@ -183,7 +183,7 @@ def page_text_of(fragment: str) -> str:
 
 def test_ticked_box_saves_the_report_marked_with_its_warnings(app, client, csrf):
     hospital_id = make_hospital(app, reports=history(STEADY))
-    data = report_form(csrf, admissions=85, confirm_outlier="y")
+    data = report_form(csrf, admissions=85, confirm_outlier="y", follow_up_reason="surge")
     response = post_new(client, hospital_id, data)
     assert response.status_code == 303
     report = only_report(app, hospital_id)
@@ -203,7 +203,11 @@ def test_usual_figures_are_saved_without_a_question(app, client, csrf):
     page = client.get(f"/hospitals/{hospital_id}/reports/new")
     assert "confirm_outlier" not in page.get_data(as_text=True)
     # A tick without anything unusual marks nothing.
-    response = post_new(client, hospital_id, report_form(csrf, admissions=13, confirm_outlier="y"))
+    response = post_new(
+        client,
+        hospital_id,
+        report_form(csrf, admissions=13, confirm_outlier="y", follow_up_reason="surge"),
+    )
     assert response.status_code == 303
     report = only_report(app, hospital_id)
     assert (report.outlier_confirmed, report.outlier_note) == (False, None)
@@ -290,11 +294,17 @@ def test_editing_a_report_leaves_it_out_of_its_own_history(app, client, csrf):
 
 def test_correcting_the_figures_clears_the_mark(app, client, csrf):
     hospital_id = make_hospital(app, reports=history(STEADY))
-    post_new(client, hospital_id, report_form(csrf, admissions=85, confirm_outlier="y"))
+    post_new(
+        client,
+        hospital_id,
+        report_form(csrf, admissions=85, confirm_outlier="y", follow_up_reason="surge"),
+    )
     report = only_report(app, hospital_id)
     assert report.outlier_confirmed
     # Saved again, still unusual and still ticked (the box starts ticked): still marked.
-    data = report_form(csrf, admissions=85, confirm_outlier="y", notes="checked twice")
+    data = report_form(
+        csrf, admissions=85, confirm_outlier="y", follow_up_reason="surge", notes="checked twice"
+    )
     assert client.post(f"/reports/{report.id}/edit", data=data).status_code == 303
     assert fetch(app, Report, report.id).outlier_confirmed
     # Unticked while still unusual: asked again, nothing changes.
@@ -302,7 +312,7 @@ def test_correcting_the_figures_clears_the_mark(app, client, csrf):
     assert client.post(f"/reports/{report.id}/edit", data=data).status_code == 422
     assert fetch(app, Report, report.id).notes == "checked twice"
     # Corrected: the mark goes.
-    data = report_form(csrf, admissions=12, confirm_outlier="y")
+    data = report_form(csrf, admissions=12, confirm_outlier="y", follow_up_reason="surge")
     assert client.post(f"/reports/{report.id}/edit", data=data).status_code == 303
     report = fetch(app, Report, report.id)
     assert (report.admissions, report.outlier_confirmed, report.outlier_note) == (12, False, None)
@@ -311,7 +321,11 @@ def test_correcting_the_figures_clears_the_mark(app, client, csrf):
 
 def test_the_audit_trail_records_the_confirmation_and_its_removal(app, client, csrf):
     hospital_id = make_hospital(app, reports=history(STEADY))
-    post_new(client, hospital_id, report_form(csrf, admissions=85, confirm_outlier="y"))
+    post_new(
+        client,
+        hospital_id,
+        report_form(csrf, admissions=85, confirm_outlier="y", follow_up_reason="surge"),
+    )
     report_id = only_report(app, hospital_id).id
     client.post(f"/reports/{report_id}/edit", data=report_form(csrf, admissions=12))
     with app.app_context():

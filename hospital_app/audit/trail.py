@@ -29,6 +29,7 @@ from ..models import (
     Account,
     AuditEntry,
     ClosingException,
+    FollowUp,
     Hospital,
     Report,
     ReportingSettings,
@@ -54,6 +55,8 @@ class Audited:
             return "Reporting settings"
         if isinstance(obj, ClosingException):
             return exception_label(obj)
+        if isinstance(obj, FollowUp):
+            return f"follow-up of report {obj.report_id or 'new'}"
         return obj.email
 
     @staticmethod
@@ -62,6 +65,9 @@ class Audited:
             return obj.id
         if isinstance(obj, Report | ClosingException):
             return obj.hospital_id
+        if isinstance(obj, FollowUp):
+            report = inspect(obj).attrs.report.loaded_value
+            return report.hospital_id if isinstance(report, Report) else None
         return None
 
 
@@ -122,6 +128,8 @@ AUDITED: dict[type, Audited] = {
         ),
         ("deactivate", "activate"),
     ),
+    # Why unusual figures were confirmed, and the reviewer's check or sending back.
+    FollowUp: Audited("follow-up", ("reason", "note", "status", "comment"), None),
     ReportingSettings: Audited(
         "settings", ("deadline_time", "deadline_day_offset", "close_after_days"), None
     ),

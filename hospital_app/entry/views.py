@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from .. import cycle, policy, rules
 from ..extensions import db
+from ..followup import queries as followup_queries
 from ..hospitals.queries import regions_in_use
 from ..models import Hospital, Report
 from ..report_entry import ReportForm
@@ -47,6 +48,10 @@ def index():
         closed=closed,
         closed_notice=closed_notice,
         to_do=sum(row.to_do for row in rows or ()),
+        # Confirmed unusual figures a reviewer sent back (followup/), until edited or checked.
+        sent_back=followup_queries.sent_back(
+            None if current_user.role == "admin" else policy.assigned_hospital_ids(current_user)
+        ),
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < rules.today() else None,
     ), (200 if valid else 400)
