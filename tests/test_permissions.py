@@ -33,6 +33,7 @@ from hospital_app.models import (
     Account,
     AuditEntry,
     ClosingException,
+    FollowUp,
     Hospital,
     Report,
     ReportingSettings,
@@ -61,6 +62,7 @@ USERS = Refused("Only administrators can manage accounts.")
 AUDIT = Refused("Only administrators can see the whole audit trail.")
 REMINDERS = Refused("Only administrators can see the email reminders sent to editors.")
 SETTINGS = Refused("Only administrators can change the reporting settings.")
+FOLLOW_UP = Refused("Only reviewers and administrators follow up unusual figures.")
 HISTORY = Refused(
     "Only reviewers and administrators can restore a report or put back an earlier version."
 )
@@ -77,7 +79,8 @@ RESENT = 308  # the same, for a form sent to an old address: the browser sends i
 # {h}: the hospital the editor is assigned to, {r}: a report of it (for the editor of an
 # archived hospital: that hospital and its report); {a}: an archived hospital; {u}: an active
 # account, {x}: a deactivated one; {e}: an open closing exception for {h}; {d}: a deleted
-# report of {h}; {v}: the audit entry of {r}'s creation. "other" is the editor of another
+# report of {h}; {v}: the audit entry of {r}'s creation; {f}: the follow-up of {r}'s confirmed
+# unusual figures. "other" is the editor of another
 # hospital.
 # fmt: off
 MATRIX = [
@@ -118,6 +121,9 @@ MATRIX = [
     ("GET",   "/reports/{d}/history",       LOGIN, 200,       200,     200,      200,  NA),
     ("POST",  "/reports/{d}/restore",       LOGIN, HISTORY,   HISTORY, HISTORY,  303,  NA),
     ("POST",  "/reports/{r}/revert/{v}",    LOGIN, HISTORY,   HISTORY, HISTORY,  303,  HISTORY),
+    ("GET",   "/followup",                LOGIN, 200,       200,     200,      200,  NA),
+    ("POST",  "/followup/{f}/check",      LOGIN, FOLLOW_UP, FOLLOW_UP, FOLLOW_UP, 303, NA),
+    ("POST",  "/followup/{f}/send-back",  LOGIN, FOLLOW_UP, FOLLOW_UP, FOLLOW_UP, 303, NA),
     ("GET",   "/audit",                   LOGIN, AUDIT,     AUDIT,   AUDIT,    200,  NA),
     ("GET",   "/reminders",               LOGIN, REMINDERS, REMINDERS, REMINDERS, 200, REMINDERS),
     ("GET",   "/settings",                LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
@@ -228,10 +234,22 @@ def world(app) -> World:
             )
             for report in report_of.values()
         }
+    with app.app_context():
+        pending = FollowUp(report_id=report_of[mine], fields="admissions", reason="surge")
+        db.session.add(pending)
+        db.session.commit()
+        follow_up = pending.id
     make_user(app, "admin", email=ADMIN_EMAIL)
     target = make_user(app, "viewer", email="target@example.org", name="Tara Target")
     inactive = make_user(app, "viewer", email="gone@example.org", name="Gil Gone", active=False)
-    common = {"a": archived, "u": target, "x": inactive, "e": opened, "d": deleted}
+    common = {
+        "a": archived,
+        "u": target,
+        "x": inactive,
+        "e": opened,
+        "d": deleted,
+        "f": follow_up,
+    }
     ids = {
         role: {**common, "h": mine, "r": report_of[mine], "v": created[report_of[mine]]}
         for role in ROLES
@@ -370,6 +388,8 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
             db.session.commit()
             version = report.version
         return {"csrf_token": token, "version": str(version)}
+    if route in ("/followup/{f}/check", "/followup/{f}/send-back"):
+        return {"csrf_token": token, "version": "1", "comment": "Checked with the ward"}
     if route == "/accounts/{u}/password":
         return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
     return {"csrf_token": token}  # archive, restore, delete, (de)activate, sign out
@@ -383,6 +403,7 @@ TABLES = (
     hospital_editors,
     ReportingSettings.__table__,
     ClosingException.__table__,
+    FollowUp.__table__,
 )
 
 
@@ -454,7 +475,7 @@ def test_the_table_covers_every_route_and_method_of_the_app(app):
     covered = set()
     for method, route, *_ in MATRIX:
         rule, _args = urls.match(
-            route.format(h=1, r=1, a=1, u=1, x=1, e=1, d=1, v=1), method, return_rule=True
+            route.format(h=1, r=1, a=1, u=1, x=1, e=1, d=1, v=1, f=1), method, return_rule=True
         )
         covered.add((rule.rule, method))
     for rule in app.url_map.iter_rules():
