@@ -187,3 +187,26 @@ def test_a_reviewer_of_another_region_may_not_answer(app, client, csrf):
     )
     assert follow_up(app, id_).status == "checked"
     assert ADMIN_EMAIL
+
+
+def test_the_import_and_the_grid_open_follow_ups_without_a_reason(app, client):
+    import csv
+    import io
+
+    from hospital_app import rules
+
+    make_hospital(app, reports=history(STEADY))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["hospital_code", "report_date", *rules.COUNT_FIELDS])
+    values = {**report_form("x", admissions=85)}
+    writer.writerow(["NRH-001", values["report_date"], *(values[f] for f in rules.COUNT_FIELDS)])
+    token = csrf_token(client, "/reports/import")
+    form = {"file": (io.BytesIO(buffer.getvalue().encode()), "s.csv"), "csrf_token": token}
+    response = client.post("/reports/import", data=form, content_type="multipart/form-data")
+    assert response.status_code == 303
+    with app.app_context():
+        row = db.session.scalar(select(FollowUp))
+        assert (row.reason, row.fields, row.status) == (None, "admissions", "open")
+    text = page_text(client.get("/followup"))
+    assert "Not asked: 1" in text and "Not asked" in text
