@@ -17,6 +17,7 @@ from sqlalchemy import select
 from .. import rules
 from ..extensions import db
 from ..models import AuditEntry
+from ..templating import moment
 
 # What a restore or a revert puts back: the report's own values. Not its sign-off (a restored
 # or reverted report is provisional: review/) nor the trail's marks of a closed day.
@@ -41,8 +42,6 @@ class Version:
     @property
     def when(self) -> str:
         """ "28 Nov 2026, 14:05", in the hospitals' time zone, as the trail shows it."""
-        from ..templating import moment
-
         return moment(self.entry.created_at)
 
 
