@@ -145,6 +145,7 @@ def test_the_grid_warns_for_its_row(app, client):
     assert MESSAGE in page_text(response)
     assert count(app, Report) == 1
     data[f"h{hospital_id}-confirm_outlier"] = "y"
+    data[f"h{hospital_id}-follow_up_reason"] = "correction"
     assert client.post(f"/entry/grid?date={today().isoformat()}", data=data).status_code == 303
     assert count(app, Report, Report.outlier_note == MESSAGE) == 1
 

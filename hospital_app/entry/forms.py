@@ -83,7 +83,6 @@ def grid_row(formdata, hospital_id: int, day: date, previous: Report | None = No
     # The grid asks only about the day's figures; the capacity question is the report form's
     # (one query per row would be too many, and the question is about one hospital's page).
     form.ask_about_capacity = False
-    form.ask_why = False  # the grid confirms a row without a reason (followup/ lists it)
     if formdata is None:
         form.report_date.data = day
         if previous is not None:

@@ -102,7 +102,11 @@ class GridRow:
         return self.form.report_date.errors
 
     def to_confirm(self) -> bool:
-        return bool(self.form.confirm_outlier.errors)
+        return bool(self.form.confirm_outlier.errors) or bool(self.why_missing())
+
+    def why_missing(self) -> list:
+        """The row's reason or note for confirming, when missing (the box is ticked)."""
+        return [f for f in self.form.follow_up_fields() if f.errors]
 
     @property
     def has_problem(self) -> bool:
@@ -114,7 +118,10 @@ class GridRow:
         wrong = self.wrong_cells()
         if wrong:
             return wrong[0]
-        return self.form.confirm_outlier if self.to_confirm() else self.cells()[0]
+        if self.form.confirm_outlier.errors:
+            return self.form.confirm_outlier
+        why = self.why_missing()
+        return why[0] if why else self.cells()[0]
 
 
 def _grid_page(args: EntryArgs, rows: list[GridRow] | None, problem: str | None = None):
