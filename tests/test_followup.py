@@ -5,6 +5,7 @@ entry page shows it until the report is edited."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from helpers import (
     ADMIN_EMAIL,
@@ -18,10 +19,25 @@ from helpers import (
     yesterday,
 )
 from sqlalchemy import select
-from test_outliers import STEADY, history
 
 from hospital_app.extensions import db
 from hospital_app.models import Account, AuditEntry, FollowUp, Report
+
+# Admissions of 40 days, steady but not constant: 85 is far from them.
+STEADY = [10 + (i * 7) % 9 for i in range(40)]
+
+
+def history(values) -> tuple[dict, ...]:
+    """Reports admitting `values`, on consecutive days up to the day before yesterday (no
+    report the day before yesterday's: the census check stays out), the capacity changed on
+    the newest (so does the question about a capacity unchanged for 30 days)."""
+    end = yesterday() - timedelta(days=1)
+    reports = [
+        {"report_date": end - timedelta(days=len(values) - i), "admissions": v}
+        for i, v in enumerate(values)
+    ]
+    reports[-1]["beds_total"] = 201
+    return tuple(reports)
 
 
 def post_new(client, hospital_id, data):
