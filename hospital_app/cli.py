@@ -23,7 +23,7 @@ from .accounts.checks import check_account, unique_codes
 from .auth.passwords import hash_password
 from .entry.queries import to_do_by_editor
 from .extensions import db
-from .models import Account, Hospital, Report, utcnow
+from .models import Account, AccountRegion, Hospital, Report, utcnow
 from .reminders import sending
 from .reports.importer import CLASH_ERRORS, CLASH_MESSAGE, import_reports
 
@@ -186,7 +186,13 @@ def read_password(from_stdin: bool) -> str:
 
 
 # Where each of the account's rules (accounts.checks) comes from on the command line.
-OPTIONS = {"email": "EMAIL", "display_name": "--name", "role": "--role", "hospitals": "--hospital"}
+OPTIONS = {
+    "email": "EMAIL",
+    "display_name": "--name",
+    "role": "--role",
+    "hospitals": "--hospital",
+    "regions": "--region",
+}
 
 
 def create_user(
@@ -195,12 +201,16 @@ def create_user(
     name: str | None,
     hospital_codes: tuple[str, ...],
     password_from_stdin: bool,
+    regions: tuple[str, ...] = (),
+    all_regions: bool = False,
 ) -> Account:
     """Check everything the accounts form checks, then write the account; commits once.
     Raises ClickException, having written nothing, on the first rule broken."""
     email = rules.normalise_email(email)
     name = rules.normalise_space(name) if name is not None else email.split("@", 1)[0]
-    checked = check_account(email, name, role, unique_codes(hospital_codes))
+    checked = check_account(
+        email, name, role, unique_codes(hospital_codes), regions=regions, all_regions=all_regions
+    )
     for field, messages in checked.errors.items():
         raise click.ClickException(f"{OPTIONS[field]}: {messages[0]} Nothing was created.")
 
@@ -216,6 +226,8 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
         hospitals=checked.hospitals,
+        all_regions=all_regions,
+        region_rows=[AccountRegion(region=r) for r in checked.regions],
     )
     db.session.add(account)
     try:
@@ -410,17 +422,31 @@ def init_app(app: Flask) -> None:
         help="A hospital whose reports an editor may enter and change; repeat for several.",
     )
     @click.option(
+        "--region",
+        "regions",
+        multiple=True,
+        metavar="NAME",
+        help="A region whose reports a reviewer checks and signs off; repeat for several.",
+    )
+    @click.option("--all-regions", is_flag=True, help="A reviewer of every region, later ones too.")
+    @click.option(
         "--password-stdin",
         is_flag=True,
         help="Read the password from the first line of standard input instead of prompting.",
     )
     def create_user_command(
-        email: str, role: str, name: str | None, hospitals: tuple[str, ...], password_stdin: bool
+        email: str,
+        role: str,
+        name: str | None,
+        hospitals: tuple[str, ...],
+        regions: tuple[str, ...],
+        all_regions: bool,
+        password_stdin: bool,
     ) -> None:
         """Create an account. The password is asked for twice (hidden), or read from standard
         input with --password-stdin; it is never printed."""
         g.audit_actor = "command line (create-user)"
-        user = create_user(email, role, name, hospitals, password_stdin)
+        user = create_user(email, role, name, hospitals, password_stdin, regions, all_regions)
         click.echo(f"Created {role} account {user.email}.")
 
     @app.cli.command("create-dev-admin")

@@ -591,7 +591,8 @@ def test_queries_do_not_grow_with_hospitals_or_days(app, login_as, role):
     with count_queries(app) as many:
         response = browser.get(url)
     assert response.status_code == 200
-    assert len(many) == len(few) <= 12, "\n".join(many)
+    # 13 for an editor: the signed-off reports of their hospitals, read once (policy.py).
+    assert len(many) == len(few) <= 13, "\n".join(many)
     # The big world was really drawn: 22 hospitals, less the 2 archived and the 2 with no
     # report on D, all at 75 % (above a 0 % threshold); the dashboard shows up to 20.
     assert len(pressure_names(response)) == 18

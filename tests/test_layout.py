@@ -23,6 +23,7 @@ AREAS = (
     "hospitals",
     "reminders",
     "reports",
+    "review",
     "settings",
     "timeliness",
 )

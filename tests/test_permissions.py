@@ -5,6 +5,7 @@ leave every table as it was; a permitted write must change something. The POST b
 valid forms with a valid CSRF token, so a refusal is the policy's doing, not validation's.
 """
 
+# ruff: noqa: E501 -- the permission table is wider than a line: a row per route, a column per role
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sqlalchemy import select
 from hospital_app.extensions import db
 from hospital_app.models import (
     Account,
+    AccountRegion,
     AuditEntry,
     ClosingException,
     FollowUp,
@@ -41,7 +43,7 @@ from hospital_app.models import (
     utcnow,
 )
 
-ROLES = ("anonymous", "viewer", "editor", "other", "admin", "archived")
+ROLES = ("anonymous", "viewer", "reviewer", "editor", "other", "admin", "archived")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ HISTORY = Refused(
     "Only reviewers and administrators can restore a report or put back an earlier version."
 )
 READ_ONLY = Refused("Your account can see reports but not change them.")
+NO_FIGURES = Refused("Reviewers check and sign off reports but do not type figures")
+NOT_REV = Refused("Only reviewers and administrators review and sign off reports.")
 NOT_MINE = Refused("You can change reports only for the hospitals assigned to you")
 ARCHIVED = Refused(
     "is archived, so its reports cannot be added, changed or deleted. An administrator can "
@@ -80,81 +84,85 @@ RESENT = 308  # the same, for a form sent to an old address: the browser sends i
 # archived hospital: that hospital and its report); {a}: an archived hospital; {u}: an active
 # account, {x}: a deactivated one; {e}: an open closing exception for {h}; {d}: a deleted
 # report of {h}; {v}: the audit entry of {r}'s creation; {f}: the follow-up of {r}'s confirmed
-# unusual figures. "other" is the editor of another
-# hospital.
+# unusual figures. "other" is the editor of another hospital; {s}: the signed-off report of
+# that other hospital. "reviewer" reviews the region of both (North).
 # fmt: off
 MATRIX = [
-    # method  route                       anon   viewer     editor   other     admin archived
-    ("GET",   "/",                        LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/hospitals",               LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/entry",                   LOGIN, READ_ONLY, 200,     200,      200,  NA),
-    ("GET",   "/entry/grid",              LOGIN, READ_ONLY, 200,     200,      200,  NA),
-    ("POST",  "/entry/grid",              LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
-    ("GET",   "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   200,  NA),
-    ("POST",  "/hospitals/new",           LOGIN, CREATE,    CREATE,  CREATE,   303,  NA),
-    ("GET",   "/hospitals/{h}",           LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/hospitals/{h}/edit",      LOGIN, EDIT,      EDIT,    EDIT,     200,  NA),
-    ("POST",  "/hospitals/{h}/edit",      LOGIN, EDIT,      EDIT,    EDIT,     303,  NA),
-    ("GET",   "/hospitals/{h}/archive",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  200,  NA),
-    ("POST",  "/hospitals/{h}/archive",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  303,  NA),
-    ("POST",  "/hospitals/{a}/restore",   LOGIN, ARCHIVE,   ARCHIVE, ARCHIVE,  303,  ARCHIVE),
-    ("GET",   "/hospitals/{h}/reports/new", LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
-    ("POST",  "/hospitals/{h}/reports/new", LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
-    ("GET",   "/reports/{r}/edit",          LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
-    ("POST",  "/reports/{r}/edit",          LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
-    ("GET",   "/reports/{r}/delete",        LOGIN, READ_ONLY, 200,     NOT_MINE, 200,  ARCHIVED),
-    ("POST",  "/reports/{r}/delete",        LOGIN, READ_ONLY, 303,     NOT_MINE, 303,  ARCHIVED),
-    ("GET",   "/hospitals/{h}/history",   LOGIN, 200,       200,     200,      200,  200),
-    ("GET",   "/hospitals/export.csv",    LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/reports",                   LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/reports/export.csv",        LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/timeliness",              LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/timeliness/export.csv",   LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/reports/import",            LOGIN, READ_ONLY, 200,     200,      200,  NA),
-    ("POST",  "/reports/import",            LOGIN, READ_ONLY, 422,     422,      422,  NA),
-    ("GET",   "/reports/import/template.csv", LOGIN, READ_ONLY, 200,   200,      200,  NA),
-    ("GET",   "/reports/import/prefilled.csv", LOGIN, READ_ONLY, 200,  200,      200,  NA),
-    ("GET",   "/dashboard/missing",       LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/dashboard/pressure",      LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/dashboard/outliers",      LOGIN, 200,       200,     200,      200,  NA),
-    ("GET",   "/reports/{r}/history",       LOGIN, 200,       200,     200,      200,  200),
-    ("GET",   "/reports/{d}/history",       LOGIN, 200,       200,     200,      200,  NA),
-    ("POST",  "/reports/{d}/restore",       LOGIN, HISTORY,   HISTORY, HISTORY,  303,  NA),
-    ("POST",  "/reports/{r}/revert/{v}",    LOGIN, HISTORY,   HISTORY, HISTORY,  303,  HISTORY),
-    ("GET",   "/followup",                LOGIN, 200,       200,     200,      200,  NA),
-    ("POST",  "/followup/{f}/check",      LOGIN, FOLLOW_UP, FOLLOW_UP, FOLLOW_UP, 303, NA),
-    ("POST",  "/followup/{f}/send-back",  LOGIN, FOLLOW_UP, FOLLOW_UP, FOLLOW_UP, 303, NA),
-    ("GET",   "/audit",                   LOGIN, AUDIT,     AUDIT,   AUDIT,    200,  NA),
-    ("GET",   "/reminders",               LOGIN, REMINDERS, REMINDERS, REMINDERS, 200, REMINDERS),
-    ("GET",   "/settings",                LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
-    ("POST",  "/settings",                LOGIN, SETTINGS,  SETTINGS, SETTINGS, 303, SETTINGS),
-    ("GET",   "/settings/exceptions",     LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
-    ("GET",   "/settings/exceptions/new", LOGIN, SETTINGS,  SETTINGS, SETTINGS, 200, SETTINGS),
-    ("POST",  "/settings/exceptions/new", LOGIN, SETTINGS,  SETTINGS, SETTINGS, 303, SETTINGS),
-    ("POST",  "/settings/exceptions/{e}/end", LOGIN, SETTINGS, SETTINGS, SETTINGS, 303, SETTINGS),
-    ("GET",   "/accounts",                   LOGIN, USERS,     USERS,   USERS,    200,  NA),
-    ("GET",   "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    200,  NA),
-    ("POST",  "/accounts/new",               LOGIN, USERS,     USERS,   USERS,    303,  NA),
-    ("GET",   "/accounts/{u}/edit",          LOGIN, USERS,     USERS,   USERS,    200,  NA),
-    ("POST",  "/accounts/{u}/edit",          LOGIN, USERS,     USERS,   USERS,    303,  NA),
-    ("GET",   "/accounts/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    200,  NA),
-    ("POST",  "/accounts/{u}/deactivate",    LOGIN, USERS,     USERS,   USERS,    303,  NA),
-    ("POST",  "/accounts/{x}/activate",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
-    ("GET",   "/accounts/{u}/password",      LOGIN, USERS,     USERS,   USERS,    200,  NA),
-    ("POST",  "/accounts/{u}/password",      LOGIN, USERS,     USERS,   USERS,    303,  NA),
-    ("GET",   "/accounts/{u}/history",       LOGIN, USERS,     USERS,   USERS,    200,  NA),
-    ("GET",   "/account/password",        LOGIN, 200,       200,     200,      200,  NA),
-    ("POST",  "/account/password",        LOGIN, 422,       422,     422,      422,  NA),
-    ("POST",  "/logout",                  303,   303,       303,     303,      303,  NA),
-    ("GET",   "/login",                   200,   303,       303,     303,      303,  NA),
-    ("POST",  "/login",                   422,   303,       303,     303,      303,  NA),
-    ("GET",   "/healthz",                 200,   200,       200,     200,      200,  NA),
-    ("GET",   "/stats",                   MOVED, MOVED,     MOVED,   MOVED,    MOVED, NA),
-    ("GET",   "/stats/{r}/edit",          MOVED, MOVED,     MOVED,   MOVED,    MOVED, NA),
-    ("POST",  "/stats/{r}/delete",        RESENT, RESENT,    RESENT,  RESENT,   RESENT, NA),
-    ("GET",   "/hospitals/{h}/stats/new", MOVED, MOVED,     MOVED,   MOVED,    MOVED, NA),
-    ("GET",   "/users",                   MOVED, MOVED,     MOVED,   MOVED,    MOVED, NA),
-    ("POST",  "/users/{u}/deactivate",    RESENT, RESENT,    RESENT,  RESENT,   RESENT, NA),
+    # method route                          anon    viewer     reviewer    editor     other      admin   archived
+    ("GET", "/",                            LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/hospitals",                   LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/entry",                       LOGIN,  READ_ONLY, NO_FIGURES, 200,       200,       200,    NA),
+    ("GET", "/entry/grid",                  LOGIN,  READ_ONLY, NO_FIGURES, 200,       200,       200,    NA),
+    ("POST","/entry/grid",                  LOGIN,  READ_ONLY, NO_FIGURES, 303,       NOT_MINE,  303,    ARCHIVED),
+    ("GET", "/hospitals/new",               LOGIN,  CREATE,    CREATE,     CREATE,    CREATE,    200,    NA),
+    ("POST","/hospitals/new",               LOGIN,  CREATE,    CREATE,     CREATE,    CREATE,    303,    NA),
+    ("GET", "/hospitals/{h}",               LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/hospitals/{h}/edit",          LOGIN,  EDIT,      EDIT,       EDIT,      EDIT,      200,    NA),
+    ("POST","/hospitals/{h}/edit",          LOGIN,  EDIT,      EDIT,       EDIT,      EDIT,      303,    NA),
+    ("GET", "/hospitals/{h}/archive",       LOGIN,  ARCHIVE,   ARCHIVE,    ARCHIVE,   ARCHIVE,   200,    NA),
+    ("POST","/hospitals/{h}/archive",       LOGIN,  ARCHIVE,   ARCHIVE,    ARCHIVE,   ARCHIVE,   303,    NA),
+    ("POST","/hospitals/{a}/restore",       LOGIN,  ARCHIVE,   ARCHIVE,    ARCHIVE,   ARCHIVE,   303,    ARCHIVE),
+    ("GET", "/hospitals/{h}/reports/new",   LOGIN,  READ_ONLY, NO_FIGURES, 200,       NOT_MINE,  200,    ARCHIVED),
+    ("POST","/hospitals/{h}/reports/new",   LOGIN,  READ_ONLY, NO_FIGURES, 303,       NOT_MINE,  303,    ARCHIVED),
+    ("GET", "/reports/{r}/edit",            LOGIN,  READ_ONLY, NO_FIGURES, 200,       NOT_MINE,  200,    ARCHIVED),
+    ("POST","/reports/{r}/edit",            LOGIN,  READ_ONLY, NO_FIGURES, 303,       NOT_MINE,  303,    ARCHIVED),
+    ("GET", "/reports/{r}/delete",          LOGIN,  READ_ONLY, NO_FIGURES, 200,       NOT_MINE,  200,    ARCHIVED),
+    ("POST","/reports/{r}/delete",          LOGIN,  READ_ONLY, NO_FIGURES, 303,       NOT_MINE,  303,    ARCHIVED),
+    ("GET", "/hospitals/{h}/history",       LOGIN,  200,       200,        200,       200,       200,    200),
+    ("GET", "/hospitals/export.csv",        LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/reports",                     LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/reports/export.csv",          LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/review",                      LOGIN,  NOT_REV,   200,        NOT_REV,   NOT_REV,   200,    NA),
+    ("POST","/review/sign-off",             LOGIN,  NOT_REV,   303,        NOT_REV,   NOT_REV,   303,    NA),
+    ("GET", "/review/{s}/reopen",           LOGIN,  NOT_REV,   200,        NOT_REV,   NOT_REV,   200,    NA),
+    ("POST","/review/{s}/reopen",           LOGIN,  NOT_REV,   303,        NOT_REV,   NOT_REV,   303,    NA),
+    ("GET", "/timeliness",                  LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/timeliness/export.csv",       LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/reports/import",              LOGIN,  READ_ONLY, NO_FIGURES, 200,       200,       200,    NA),
+    ("POST","/reports/import",              LOGIN,  READ_ONLY, NO_FIGURES, 422,       422,       422,    NA),
+    ("GET", "/reports/import/template.csv", LOGIN,  READ_ONLY, NO_FIGURES, 200,       200,       200,    NA),
+    ("GET", "/reports/import/prefilled.csv",LOGIN,  READ_ONLY, NO_FIGURES, 200,       200,       200,    NA),
+    ("GET", "/dashboard/missing",           LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/dashboard/pressure",          LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/dashboard/outliers",          LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("GET", "/reports/{r}/history",         LOGIN,  200,       200,        200,       200,       200,    200),
+    ("GET", "/reports/{d}/history",         LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("POST","/reports/{d}/restore",         LOGIN,  HISTORY,   303,        HISTORY,   HISTORY,   303,    NA),
+    ("POST","/reports/{r}/revert/{v}",      LOGIN,  HISTORY,   303,        HISTORY,   HISTORY,   303,    HISTORY),
+    ("GET", "/followup",                    LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("POST","/followup/{f}/check",          LOGIN,  FOLLOW_UP, 303,        FOLLOW_UP, FOLLOW_UP, 303,    NA),
+    ("POST","/followup/{f}/send-back",      LOGIN,  FOLLOW_UP, 303,        FOLLOW_UP, FOLLOW_UP, 303,    NA),
+    ("GET", "/audit",                       LOGIN,  AUDIT,     AUDIT,      AUDIT,     AUDIT,     200,    NA),
+    ("GET", "/reminders",                   LOGIN,  REMINDERS, REMINDERS,  REMINDERS, REMINDERS, 200,    REMINDERS),
+    ("GET", "/settings",                    LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  200,    SETTINGS),
+    ("POST","/settings",                    LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  303,    SETTINGS),
+    ("GET", "/settings/exceptions",         LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  200,    SETTINGS),
+    ("GET", "/settings/exceptions/new",     LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  200,    SETTINGS),
+    ("POST","/settings/exceptions/new",     LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  303,    SETTINGS),
+    ("POST","/settings/exceptions/{e}/end", LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  303,    SETTINGS),
+    ("GET", "/accounts",                    LOGIN,  USERS,     USERS,      USERS,     USERS,     200,    NA),
+    ("GET", "/accounts/new",                LOGIN,  USERS,     USERS,      USERS,     USERS,     200,    NA),
+    ("POST","/accounts/new",                LOGIN,  USERS,     USERS,      USERS,     USERS,     303,    NA),
+    ("GET", "/accounts/{u}/edit",           LOGIN,  USERS,     USERS,      USERS,     USERS,     200,    NA),
+    ("POST","/accounts/{u}/edit",           LOGIN,  USERS,     USERS,      USERS,     USERS,     303,    NA),
+    ("GET", "/accounts/{u}/deactivate",     LOGIN,  USERS,     USERS,      USERS,     USERS,     200,    NA),
+    ("POST","/accounts/{u}/deactivate",     LOGIN,  USERS,     USERS,      USERS,     USERS,     303,    NA),
+    ("POST","/accounts/{x}/activate",       LOGIN,  USERS,     USERS,      USERS,     USERS,     303,    NA),
+    ("GET", "/accounts/{u}/password",       LOGIN,  USERS,     USERS,      USERS,     USERS,     200,    NA),
+    ("POST","/accounts/{u}/password",       LOGIN,  USERS,     USERS,      USERS,     USERS,     303,    NA),
+    ("GET", "/accounts/{u}/history",        LOGIN,  USERS,     USERS,      USERS,     USERS,     200,    NA),
+    ("GET", "/account/password",            LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("POST","/account/password",            LOGIN,  422,       422,        422,       422,       422,    NA),
+    ("POST","/logout",                      303,    303,       303,        303,       303,       303,    NA),
+    ("GET", "/login",                       200,    303,       303,        303,       303,       303,    NA),
+    ("POST","/login",                       422,    303,       303,        303,       303,       303,    NA),
+    ("GET", "/healthz",                     200,    200,       200,        200,       200,       200,    NA),
+    ("GET", "/stats",                       MOVED,  MOVED,     MOVED,      MOVED,     MOVED,     MOVED,  NA),
+    ("GET", "/stats/{r}/edit",              MOVED,  MOVED,     MOVED,      MOVED,     MOVED,     MOVED,  NA),
+    ("POST","/stats/{r}/delete",            RESENT, RESENT,    RESENT,     RESENT,    RESENT,    RESENT, NA),
+    ("GET", "/hospitals/{h}/stats/new",     MOVED,  MOVED,     MOVED,      MOVED,     MOVED,     MOVED,  NA),
+    ("GET", "/users",                       MOVED,  MOVED,     MOVED,      MOVED,     MOVED,     MOVED,  NA),
+    ("POST","/users/{u}/deactivate",        RESENT, RESENT,    RESENT,     RESENT,    RESENT,    RESENT, NA),
 ]
 # fmt: on
 
@@ -242,11 +250,20 @@ def world(app) -> World:
     make_user(app, "admin", email=ADMIN_EMAIL)
     target = make_user(app, "viewer", email="target@example.org", name="Tara Target")
     inactive = make_user(app, "viewer", email="gone@example.org", name="Gil Gone", active=False)
+    with app.app_context():
+        # The other hospital's report, signed off (by the administrator): what reopens.
+        signed = db.session.get(Report, report_of[other])
+        signed.signed_off_by_id = db.session.scalar(
+            select(Account.id).where(Account.email == ADMIN_EMAIL)
+        )
+        signed.signed_off_at = utcnow()
+        db.session.commit()
     common = {
         "a": archived,
         "u": target,
         "x": inactive,
         "e": opened,
+        "s": report_of[other],
         "d": deleted,
         "f": follow_up,
     }
@@ -267,11 +284,15 @@ def client_for(world: World, role: str):
         return signed_in_client(app, ADMIN_EMAIL)
     assigned = {
         "viewer": (),
+        "reviewer": (),
         "editor": (world.ids["editor"]["h"],),
         "other": (world.other,),
         "archived": (world.ids["archived"]["h"],),
     }[role]
     email = f"{role}@example.org"
+    if role == "reviewer":
+        make_user(app, "reviewer", email=email, regions=("North",))
+        return signed_in_client(app, email)
     make_user(app, "viewer" if role == "viewer" else "editor", email=email, hospitals=assigned)
     return signed_in_client(app, email)
 
@@ -390,6 +411,12 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
         return {"csrf_token": token, "version": str(version)}
     if route in ("/followup/{f}/check", "/followup/{f}/send-back"):
         return {"csrf_token": token, "version": "1", "comment": "Checked with the ward"}
+    if route == "/review/sign-off":
+        page = f"/review?region=North&date={yesterday().isoformat()}"
+        return {**form_on_page(world.admin, page, "/review/sign-off"), "csrf_token": token}
+    if route == "/review/{s}/reopen":
+        fields = form_on_page(world.admin, url)
+        return {**fields, "reason": ["The admissions look low"], "csrf_token": token}
     if route == "/accounts/{u}/password":
         return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
     return {"csrf_token": token}  # archive, restore, delete, (de)activate, sign out
@@ -401,6 +428,7 @@ TABLES = (
     Report.__table__,
     Account.__table__,
     hospital_editors,
+    AccountRegion.__table__,
     ReportingSettings.__table__,
     ClosingException.__table__,
     FollowUp.__table__,
@@ -475,7 +503,7 @@ def test_the_table_covers_every_route_and_method_of_the_app(app):
     covered = set()
     for method, route, *_ in MATRIX:
         rule, _args = urls.match(
-            route.format(h=1, r=1, a=1, u=1, x=1, e=1, d=1, v=1, f=1), method, return_rule=True
+            route.format(h=1, r=1, a=1, u=1, x=1, e=1, s=1, d=1, v=1, f=1), method, return_rule=True
         )
         covered.add((rule.rule, method))
     for rule in app.url_map.iter_rules():
@@ -501,7 +529,7 @@ def test_signed_in_people_are_sent_on_from_the_login_page_and_anonymous_out_of_l
     assert response.headers["Location"] == "/login"
 
 
-@pytest.mark.parametrize("role", ["viewer", "editor", "other"])
+@pytest.mark.parametrize("role", ["viewer", "reviewer", "editor", "other"])
 def test_pages_offer_only_the_actions_the_role_may_take(world, role):
     """The buttons follow the same policy as the routes: nobody is shown a way to a 403."""
     client = client_for(world, role)

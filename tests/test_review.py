@@ -166,6 +166,10 @@ def test_an_editor_cannot_change_a_signed_off_report_by_any_path(app, rita, nort
     stored = fetch(app, Report, report.id)
     assert (stored.admissions, stored.version) == (report.admissions, report.version)
     assert audit_count(app) == before
+    # The entry page offers no Edit link for it.
+    entry = editor.get(f"/entry?date={DAY.isoformat()}")
+    assert "North One" in page_text(entry) and "Signed off" in page_text(entry)
+    assert f"/reports/{report.id}/edit" not in entry.get_data(as_text=True)
 
 
 def import_rows(client, rows):
@@ -183,7 +187,7 @@ def import_rows(client, rows):
 
 def test_an_editor_changes_the_report_again_once_reopened(app, rita, north, editor):
     report = signed_off(app, rita, north)[0]
-    url = f"/review/reports/{report.id}/reopen"
+    url = f"/review/{report.id}/reopen"
     assert rita.get(url).status_code == 200
     empty = rita.post(url, data={**confirmation_form(rita, url), "reason": " "})
     assert empty.status_code == 422
@@ -242,7 +246,7 @@ def test_a_reviewer_of_one_region_cannot_sign_off_another(app, rita, north):
     assert response.status_code in (400, 403)
     assert reports_of(app, north["s"])[0].signed_off_at is None
     south = reports_of(app, north["s"])[0]
-    reopen = rita.get(f"/review/reports/{south.id}/reopen")
+    reopen = rita.get(f"/review/{south.id}/reopen")
     assert reopen.status_code == 403
     assert "which you do not review" in page_text(reopen)
 
@@ -404,7 +408,7 @@ def test_a_fault_while_reopening_leaves_the_report_signed_off(worker, fail_on):
     rita = reviewer(app, regions=("North",))
     assert rita.post("/review/sign-off", data=sign_off_form(rita)).status_code == 303
     [report] = reports_of(app, hospital)
-    url = f"/review/reports/{report.id}/reopen"
+    url = f"/review/{report.id}/reopen"
     data = {**confirmation_form(rita, url), "reason": "Check it"}
     with count_queries(app, fail_on=fail_on):
         response = rita.post(url, data=data)
@@ -438,3 +442,22 @@ def test_the_page_reads_the_same_number_of_queries_for_1_or_12_hospitals(app):
     with count_queries(app) as twelve:
         assert rita.get(review_url("East")).status_code == 200
     assert len(one) == len(twelve)
+
+
+# --- The dashboard and the lists say what is signed off ---------------------------------------
+
+
+def test_the_dashboard_and_the_lists_say_how_many_reports_are_signed_off(app, rita, north):
+    url = f"/?date={DAY.isoformat()}"
+    assert "0 of 3 reports signed off; the other 3 are provisional" in page_text(rita.get(url))
+    signed_off(app, rita, north)
+    assert "2 of 3 reports signed off; the other 1 is provisional" in page_text(rita.get(url))
+    listing = page_text(rita.get(f"/reports?date_from={DAY.isoformat()}"))
+    assert "2 of 3 reports in this list signed off" in listing
+    assert listing.count("Signed off") == 2
+    north_only = page_text(rita.get(f"/reports?region=North&date_from={DAY.isoformat()}"))
+    assert "2 of 2 reports in this list signed off." in north_only
+    detail = page_text(rita.get(f"/hospitals/{north['a']}"))
+    assert "1 of 1 report signed off." in detail
+    south = page_text(rita.get(f"/hospitals/{north['s']}"))
+    assert "0 of 1 report signed off; the others are provisional" in south

@@ -42,6 +42,7 @@ class Checked:
 
     errors: dict[str, list[str]] = field(default_factory=dict)
     hospitals: list[Hospital] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)  # a reviewer's, as hospitals spell them
 
     def add(self, name: str, messages: list[str]) -> None:
         if messages:
@@ -55,6 +56,8 @@ def check_account(
     codes: list[str],
     account: Account | None = None,
     me: Account | None = None,
+    regions: Iterable[str] = (),
+    all_regions: bool = False,
 ) -> Checked:
     """Every rule an account's details break. `email` and `display_name` are normalised
     (rules.normalise_email, normalise_space), `codes` as unique_codes() gives them;
@@ -92,4 +95,31 @@ def check_account(
         unknown = [c for c in codes if c not in found]
         if unknown:
             checked.add("hospitals", [_unknown_codes_message(unknown)])
+    _check_regions(checked, role, regions, all_regions)
     return checked
+
+
+def _check_regions(checked: Checked, role: str, typed: Iterable[str], all_regions: bool) -> None:
+    """A reviewer's regions: some of the regions in use (any case; stored as the hospitals
+    spell them), or all regions. Only reviewers have regions."""
+    typed = list(dict.fromkeys(r for r in map(rules.normalise_space, typed) if r))
+    if role != "reviewer":
+        if typed or all_regions:
+            checked.add(
+                "regions",
+                [
+                    f"{rules.ONLY_REVIEWERS_MESSAGE}: give regions only with the role "
+                    f"{rules.ROLES['reviewer']}."
+                ],
+            )
+        return
+    if all_regions:
+        return
+    if not typed:
+        checked.add("regions", ["Choose the regions this reviewer checks, or all regions."])
+        return
+    in_use = {r.lower(): r for r in db.session.scalars(select(Hospital.region).distinct())}
+    unknown = [r for r in typed if r.lower() not in in_use]
+    if unknown:
+        checked.add("regions", [f"No hospital is in the region {', '.join(unknown)}."])
+    checked.regions = sorted({in_use[r.lower()] for r in typed if r.lower() in in_use})

@@ -4,12 +4,20 @@ password), and the list's filters. Their rules are checks.check_account, which
 
 from __future__ import annotations
 
-from wtforms import EmailField, SearchField, SelectChoice, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SearchField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import rules
-from ..models import Account, Hospital, utcnow
+from ..hospitals.queries import regions_in_use
+from ..models import Account, AccountRegion, Hospital, utcnow
 from ..password_entry import NewPasswordForm
 from ..web import Choice, OrderedForm, PageArgs, form_values
 from . import queries
@@ -64,11 +72,20 @@ class AccountForm(OrderedForm):
         "Hospitals",
         description="Editors only: tick the hospitals whose reports they may enter and change.",
     )
+    region_names = HospitalChoice(
+        rules.label("regions"),
+        description="Reviewers only: tick the regions whose reports they check and sign off.",
+    )
+    all_regions = BooleanField(
+        "All regions",
+        description="Reviewers only: every region, those of hospitals registered later too.",
+    )
 
     def __init__(self, *args, account: Account | None = None, me: Account | None = None, **kw):
         assigned = list(account.hospitals) if account is not None else []
         if account is not None:
             kw.setdefault("hospital_codes", [h.code for h in assigned])
+            kw.setdefault("region_names", account.regions)
         super().__init__(*args, obj=account, **kw)
         self.account = account
         self.me = me
@@ -81,6 +98,11 @@ class AccountForm(OrderedForm):
             SelectChoice(h.code, f"{h.code} — {h.name} ({h.region})")
             for h in queries.assignable_hospitals(assigned)
         ]
+        kept = account.regions if account is not None else []
+        self.region_names.choices = [
+            SelectChoice(r, r) for r in sorted(set(regions_in_use()) | set(kept))
+        ]
+        self.regions: list[str] = []  # filled in by validation
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -96,6 +118,14 @@ class AccountForm(OrderedForm):
             # refused, and the page says which.
             self.unassigned = sorted(h.code for h in self.account.hospitals)
             codes = []
+        regions, all_regions = self.region_names.data or [], self.all_regions.data
+        if (
+            self.account is not None
+            and self.account.role == "reviewer"
+            and self.role.data != ("reviewer")
+        ):
+            # Likewise only reviewers have regions.
+            regions, all_regions = [], False
         checked = check_account(
             self.email.data,
             self.display_name.data,
@@ -103,16 +133,27 @@ class AccountForm(OrderedForm):
             codes,
             account=self.account,
             me=self.me,
+            regions=regions,
+            all_regions=all_regions,
         )
         self.hospitals = checked.hospitals
+        self.regions = checked.regions
+        self.all_regions.data = all_regions
+        fields = {"hospitals": self.hospital_codes, "regions": self.region_names}
         for name, messages in checked.errors.items():
-            # The hospitals are ticked by their codes.
-            field = self.hospital_codes if name == "hospitals" else self[name]
-            field.errors.extend(messages)
+            # The hospitals are ticked by their codes, the regions by their names.
+            (fields.get(name) or self[name]).errors.extend(messages)
         return valid and not checked.errors
 
     def account_fields(self) -> list:
-        return [self.email, self.display_name, self.role, self.hospital_codes]
+        return [
+            self.email,
+            self.display_name,
+            self.role,
+            self.hospital_codes,
+            self.region_names,
+            self.all_regions,
+        ]
 
     def visible_fields(self) -> list:
         return self.account_fields()
@@ -138,6 +179,11 @@ class AccountForm(OrderedForm):
             # The assignments live in another table: touch the account's row too, so its
             # version rises and two administrators editing it at once cannot both win.
             account.updated_at = utcnow()
+        account.all_regions = bool(self.all_regions.data)
+        if set(account.regions) != set(self.regions):
+            kept = {row.region: row for row in account.region_rows}
+            account.region_rows = [kept.get(r) or AccountRegion(region=r) for r in self.regions]
+            account.updated_at = utcnow()  # as for the hospitals
 
 
 class NewAccountForm(AccountForm, NewPasswordForm):

@@ -38,6 +38,7 @@ class Totals:
     hospitals: int  # active hospitals
     reported: int  # of them, those with a report that day
     on_time: int  # of those reports, the ones saved by the day's deadline (cycle.py)
+    signed_off: int  # of those reports, the ones a reviewer signed off (review/)
     beds_total: int
     beds_occupied: int
     icu_beds_total: int
@@ -49,8 +50,13 @@ class Totals:
     @classmethod
     def from_row(cls, row, region: str | None = None) -> Totals:
         # MariaDB returns SUM() as a Decimal: whole numbers here, so int() is exact.
-        hospitals, reported, on_time, *sums = (int(v or 0) for v in row)
-        return cls(hospitals, reported, on_time, *sums, region=region)
+        hospitals, reported, on_time, signed_off, *sums = (int(v or 0) for v in row)
+        return cls(hospitals, reported, on_time, signed_off, *sums, region=region)
+
+    @property
+    def provisional(self) -> int:
+        """Reports not signed off (yet, or again after being reopened)."""
+        return self.reported - self.signed_off
 
     @property
     def missing(self) -> int:
@@ -79,6 +85,7 @@ def _day_columns():
         func.count(Hospital.id),
         func.count(Report.id),
         func.coalesce(func.sum(case((Report.on_time, 1), else_=0)), 0),
+        func.count(Report.signed_off_at),
         *(func.coalesce(func.sum(getattr(Report, name)), 0) for name in SUMMED),
     )
 

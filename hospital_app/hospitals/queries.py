@@ -128,3 +128,9 @@ def hospital_chart(
         dates,
         by_day,
     )
+
+
+def signed_off_count(hospital: Hospital) -> int:
+    """How many of `hospital`'s reports are signed off (review/): one aggregate query."""
+    stmt = select(func.count(Report.signed_off_at)).where(Report.hospital_id == hospital.id)
+    return db.session.scalar(stmt) or 0

@@ -126,13 +126,15 @@ def new():
 def detail(hospital_id: int):
     hospital = db.get_or_404(Hospital, hospital_id)
     args = PageArgs(request.args)
-    reports = None
+    reports, signed_off = None, 0
     if args.validate():
         reports = args.paginate(queries.reports_newest_first(hospital))
+        signed_off = queries.signed_off_count(hospital) if reports.total else 0
     return render_template(
         "hospitals/detail.html",
         hospital=hospital,
         reports=reports,
+        signed_off=signed_off,
         args=args,
         action=ActionForm(),
         chart=queries.hospital_chart(hospital),

@@ -3,7 +3,7 @@ filter offers, and the report a new one starts from."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -47,3 +47,10 @@ def latest_report(hospital_id: int) -> Report | None:
         .order_by(Report.report_date.desc())
         .limit(1)
     )
+
+
+def signed_off_count(stmt: Select) -> int:
+    """How many of the reports `stmt` (filtered_reports) selects are signed off: one
+    aggregate query, beside the page's count of them all."""
+    counted = stmt.with_only_columns(func.count(Report.signed_off_at)).order_by(None)
+    return db.session.scalar(counted) or 0

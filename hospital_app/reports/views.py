@@ -78,13 +78,19 @@ def _filters() -> ReportFilters:
 @bp.get("/reports")
 def index():
     filters = _filters()
-    page = None
+    page, signed_off = None, 0
     if filters.validate():
         page = filters.paginate(
             queries.filtered_reports(filters).options(contains_eager(Report.hospital))
         )
+        if page.total:
+            signed_off = queries.signed_off_count(queries.filtered_reports(filters))
     return render_template(
-        "reports/index.html", filters=filters, page=page, export_args=export_args()
+        "reports/index.html",
+        filters=filters,
+        page=page,
+        signed_off=signed_off,
+        export_args=export_args(),
     ), list_status(page)
 
 

@@ -107,7 +107,7 @@ def sign_off():
     return see_other(".index", **args.query())
 
 
-@bp.route("/reports/<int:report_id>/reopen", methods=["GET", "POST"])
+@bp.route("/<int:report_id>/reopen", methods=["GET", "POST"])
 def reopen(report_id: int):
     report = queries.report_for_review(report_id)
     if report is None:

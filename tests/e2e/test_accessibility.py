@@ -176,6 +176,22 @@ def open_an_exception(page, seeded: Seeded) -> None:
     expect(page.locator(".flash--success")).to_be_visible()
 
 
+REVIEW_DAY = f"/review?region=North&date={(app_today() - timedelta(days=1)).isoformat()}"
+
+
+def sign_off_the_day(page, seeded: Seeded) -> None:
+    """North's yesterday signed off through the review page, so its report can be reopened."""
+    page.goto(REVIEW_DAY)
+    with page.expect_navigation():
+        page.locator("form.record-form button[type=submit]").click()
+    expect(page.locator(".flash--success").first).to_contain_text("signed off")
+
+
+def no_reason(page, seeded: Seeded) -> None:
+    submit(page)
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -230,6 +246,15 @@ PAGES = [
     # Issue 13: the follow-up list, and a report's history with its "put back" buttons.
     Page("followup", "/followup"),
     Page("report-history", "/reports/{report}/history"),
+    # Review and sign-off (issue 13): a region's day, and reopening a signed-off report.
+    Page("review", REVIEW_DAY),
+    Page("review-signed-off", REVIEW_DAY, before=sign_off_the_day),
+    Page(
+        "review-reopen-errors",
+        "/review/{report}/reopen",
+        before=sign_off_the_day,
+        then=no_reason,
+    ),
     Page("not-found", "/hospitals/999999", status=404),
     # Several hospitals on one screen (issue 11): blank, and with a wrong row.
     Page("entry-grid", "/entry/grid"),
