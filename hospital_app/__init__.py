@@ -17,6 +17,7 @@ from .dashboard.views import bp as dashboard_bp
 from .database import init_engine
 from .entry.views import bp as entry_bp
 from .extensions import csrf, db, login_manager, migrate
+from .followup.views import bp as followup_bp
 from .hospitals.views import bp as hospitals_bp
 from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     hospitals_bp,
     reports_bp,
     review_bp,
+    followup_bp,
     timeliness_bp,
     accounts_bp,
     audit_bp,

@@ -23,7 +23,15 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from .extensions import db
-from .models import Account, AuditEntry, ClosingException, Hospital, Report, ReportingSettings
+from .models import (
+    Account,
+    AuditEntry,
+    ClosingException,
+    FollowUp,
+    Hospital,
+    Report,
+    ReportingSettings,
+)
 
 RECORD_TYPES = {
     Hospital: "hospital",
@@ -31,6 +39,7 @@ RECORD_TYPES = {
     Account: "account",
     ReportingSettings: "settings",
     ClosingException: "exception",
+    FollowUp: "follow-up",
 }
 # How a conflict's message names a kind of record ("changed this …"), when not by its type.
 KINDS = {"settings": "reporting cycle"}

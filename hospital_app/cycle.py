@@ -118,9 +118,15 @@ def is_closed(day: date, rules_: ReportingSettings, today: date | None = None) -
     return ((today or local_today()) - day).days > rules_.close_after_days
 
 
+# Set on a Report before its insert (reports/views.py, restore) to class it by that moment.
+FIRST_SAVED_AT = "_first_saved_at"
+
+
 def _classify(mapper, connection, report: Report) -> None:
     # At the insert, by the settings in force now: what "first saved" means (module doc).
-    report.on_time = is_on_time(report.report_date, clock(), settings(connection))
+    # A deleted report restored from its history keeps the moment it was first saved.
+    saved = report.__dict__.get(FIRST_SAVED_AT) or clock()
+    report.on_time = is_on_time(report.report_date, saved, settings(connection))
 
 
 def register() -> None:

@@ -399,3 +399,42 @@ class ClosingException(Timestamped, db.Model):
 
     def is_open(self, now: datetime) -> bool:
         return self.ended_at is None and now < self.ends_at
+
+
+class FollowUp(Timestamped, db.Model):
+    """A report's confirmed unusual figures, to be followed up (followup/): which fields,
+    why the person who confirmed them says they are right, and what a reviewer made of it
+    (checked, or sent back to the hospital with a comment). One per report, written with the
+    report's save; a new confirmation of the report opens it again."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        # The list's filters: status (open first), newest first.
+        Index("ix_follow_ups_status", "status", "confirmed_at"),
+        *(
+            CheckConstraint(sql, name=name)
+            for name, sql in rules.follow_up_check_constraints().items()
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("hospital_stats.id", ondelete="CASCADE"), unique=True
+    )
+    # The report's fields the warnings were about, comma-separated, in the form's order.
+    fields: Mapped[str] = mapped_column(String(300))
+    # None: confirmed where no reason was asked (the grid, the import, before this existed).
+    reason: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(rules.FOLLOW_UP_NOTE_MAX))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(String(rules.FOLLOW_UP_COMMENT_MAX))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    report: Mapped[Report] = relationship(lazy="raise")
+    confirmed_by: Mapped[Account | None] = relationship(
+        foreign_keys=[confirmed_by_id], lazy="raise"
+    )
+    reviewer: Mapped[Account | None] = relationship(foreign_keys=[reviewer_id], lazy="raise")

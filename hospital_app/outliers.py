@@ -11,6 +11,9 @@ warnings without stopping. Two rules, with their thresholds in rules.py:
 - Occupancy jump: bed or ICU occupancy moves by more than OUTLIER_JUMP_POINTS percentage
   points from the previous report (the latest before the report's date). One previous report
   is enough.
+- Census (rules.census_gap): occupied beds differ from the day before's occupied beds +
+  admissions − discharges − deaths by more than the tolerance. Only the report of the day
+  before counts; in an import that may be an earlier row of the same file (flushed first).
 
 The database does the aggregation: one query per batch of up to BATCH_ROWS reports returns,
 for each report, the count, SUM(x) and SUM(x*x) of each figure over its history, and the
@@ -26,7 +29,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -53,6 +56,8 @@ from .models import Report
 # Reports per query. SQLite allows at most 500 SELECTs in one UNION ALL; 400 leaves room
 # and keeps the bound parameters (4 per report) far below every database's limit.
 BATCH_ROWS = 400
+# The census check's figures after yesterday's occupied beds, in rules.census_gap's order.
+FLOW_ORDER = ("admissions", "discharges", "deaths")
 
 
 class ReportRow(NamedTuple):
@@ -197,7 +202,27 @@ def _warnings(row: ReportRow, found) -> list[Unusual]:
         before = _rate(found._mapping[f"prev_{part}"], found._mapping[f"prev_{whole}"])
         if now is not None and before is not None and abs(now - before) > rules.OUTLIER_JUMP_POINTS:
             warnings.append(_jump(label, (part, whole), before, now, found.prev_date))
+    census = _census(row, found)
+    if census is not None:
+        warnings.append(census)
     return warnings
+
+
+CENSUS_FIELDS = ("beds_occupied", "admissions", "discharges", "deaths")
+
+
+def _census(row: ReportRow, found) -> Unusual | None:
+    """The census check (rules.census_gap): against the report of the day before only; a gap
+    of several days has no yesterday to add up from."""
+    if found.prev_date != row.report_date - timedelta(days=1):
+        return None
+    figures = [found._mapping["prev_beds_occupied"], *(row.counts.get(f) for f in FLOW_ORDER)]
+    occupied = row.counts.get("beds_occupied")
+    gap = rules.census_gap(*figures, occupied)
+    if gap is None:
+        return None
+    message = rules.census_message(*figures, occupied)
+    return Unusual(message, CENSUS_FIELDS, message[0].lower() + message[1:-1])
 
 
 @functools.lru_cache(maxsize=8)
@@ -311,3 +336,64 @@ def outlier_note(warnings: Sequence[str]) -> str | None:
     if len(note) > rules.OUTLIER_NOTE_MAX:
         note = note[: rules.OUTLIER_NOTE_MAX - 1].rstrip() + "…"
     return note or None
+
+
+# --- Capacity copied unchanged: still correct? ------------------------------------------------
+
+
+def capacity_warning(
+    hospital_id: int,
+    report_date: date,
+    counts: Mapping[str, int | None],
+    report_id: int | None = None,
+) -> Unusual | None:
+    """The report form's question when the capacity (rules.CAPACITY_FIELDS) is the same as on
+    every report of the last rules.CAPACITY_UNCHANGED_DAYS days or more: a new report starts
+    with it filled in, so a capacity nobody looks at again goes stale. Asked once per that
+    many days: not when a report of that span confirmed it already (its note says so)."""
+    values = [counts.get(field) for field in rules.CAPACITY_FIELDS]
+    if any(value is None for value in values):
+        return None
+    earlier = (
+        Report.hospital_id == hospital_id,
+        Report.report_date < report_date,
+        Report.id != (report_id or 0),
+    )
+    same = and_(
+        *(Report.__table__.c[f] == v for f, v in zip(rules.CAPACITY_FIELDS, values, strict=True))
+    )
+    # One query (the form's other checks are one too): the last day the capacity differed,
+    # the first report since then, and whether a report of the last days confirmed it.
+    changed = select(func.max(Report.report_date)).where(*earlier, ~same).scalar_subquery()
+    since = (
+        select(func.min(Report.report_date))
+        .where(*earlier, Report.report_date > func.coalesce(changed, literal(date.min, Date)))
+        .scalar_subquery()
+    )
+    window = report_date - timedelta(days=rules.CAPACITY_UNCHANGED_DAYS)
+    asked = (
+        select(func.count())
+        .select_from(Report)
+        .where(
+            *earlier,
+            Report.report_date >= window,
+            Report.outlier_note.contains(rules.CAPACITY_QUESTION, autoescape=True),
+        )
+        .scalar_subquery()
+    )
+    found = db.session.execute(select(since.label("since"), asked.label("asked"))).one()
+    if found.since is None or found.asked:
+        return None
+    since_day = found.since
+    if (report_date - since_day).days < rules.CAPACITY_UNCHANGED_DAYS:
+        return None
+    figures = ", ".join(
+        f"{rules.label(f)[0].lower()}{rules.label(f)[1:]} {v:,}"
+        for f, v in zip(rules.CAPACITY_FIELDS, values, strict=True)
+    )
+    days = (report_date - since_day).days
+    since_text = rules.day_text(since_day)
+    message = f"Capacity unchanged since {since_text} ({days} days): {figures}. " + (
+        rules.CAPACITY_QUESTION
+    )
+    return Unusual(message, rules.CAPACITY_FIELDS, f"unchanged since {since_text}")

@@ -53,7 +53,16 @@ NOT_A_REVIEWER = "Only reviewers and administrators review and sign off reports.
 # hospital is then checked like a report written through the form (report.write). So is data
 # entry: the page (report.enter) lists only the hospitals the person may write reports for.
 REPORTERS_ONLY = {"report.import", "report.enter"}
-ACTIONS = {*ADMIN_ONLY, *REPORTERS_ONLY, "report.write", REVIEW}
+# From a report's history: bring back a deleted report, put back an earlier version.
+HISTORY_ACTIONS = {"report.restore", "report.revert"}
+NOT_FOR_HISTORY = (
+    "Only reviewers and administrators can restore a report or put back an earlier version."
+)
+# The follow-up of confirmed unusual figures: mark one checked, or send it back to the hospital.
+FOLLOW_UP_ACTIONS = {"followup.check", "followup.send_back"}
+NOT_FOR_FOLLOW_UP = "Only reviewers and administrators follow up unusual figures."
+ACTIONS = {*ADMIN_ONLY, *REPORTERS_ONLY, "report.write", REVIEW, *HISTORY_ACTIONS}
+ACTIONS |= FOLLOW_UP_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,38 @@ def _signed_off_refusal(user, hospital: Hospital, day: date) -> Refusal | None:
     return Refusal(signed_off_message(hospital, day, *signed))
 
 
+def _archived_refusal(user, hospital: Hospital | None) -> Refusal | None:
+    if hospital is None or hospital.is_active:
+        return None
+    # The same for everyone: an archived hospital's figures stay as they were archived.
+    who = "Restore it first" if user.role == "admin" else "An administrator can restore it"
+    return Refusal(
+        f"{hospital.name} ({hospital.code}) is archived, so its reports cannot be added, "
+        f"changed or deleted. {who} if it reports again.",
+        status=409,
+    )
+
+
+def _history_refusal(user, hospital: Hospital | None, day: date | None) -> Refusal | None:
+    """May `user` restore a deleted report of `hospital` for `day`, or put back an earlier
+    version of one? Reviewers (of its region) and administrators, on an active hospital; a
+    reviewer not on a closed day nor over a signed-off report (reopen it first), which only
+    administrators may change."""
+    if user.role not in ("admin", "reviewer"):
+        return Refusal(NOT_FOR_HISTORY)
+    if (found := _review_refusal(user, hospital)) is not None:
+        return found
+    if (archived := _archived_refusal(user, hospital)) is not None:
+        return archived
+    if day is None or user.role == "admin":
+        return None
+    if hospital is not None and (signed := _signed_off_refusal(user, hospital, day)):
+        return signed
+    if cycle.is_closed(day, cycle.settings()):
+        return Refusal(closed_message(day, hospital))
+    return None
+
+
 def _report_refusal(user, hospital: Hospital | None, day: date | None) -> Refusal | None:
     """May `user` add, change or delete the reports of `hospital` (for `day`, when given)?"""
     if user.role == "editor" and (
@@ -186,14 +227,8 @@ def _report_refusal(user, hospital: Hospital | None, day: date | None) -> Refusa
             f"You can change reports only for the hospitals assigned to you, and {name} "
             "is not one of them. Ask an administrator to assign it to you."
         )
-    if hospital is not None and not hospital.is_active:
-        # The same for everyone: an archived hospital's figures stay as they were archived.
-        who = "Restore it first" if user.role == "admin" else "An administrator can restore it"
-        return Refusal(
-            f"{hospital.name} ({hospital.code}) is archived, so its reports cannot be added, "
-            f"changed or deleted. {who} if it reports again.",
-            status=409,
-        )
+    if (archived := _archived_refusal(user, hospital)) is not None:
+        return archived
     if day is not None and user.role != "admin":
         if hospital is not None and (signed := _signed_off_refusal(user, hospital, day)):
             return signed
@@ -244,6 +279,12 @@ def refusal(
     if action in ADMIN_ONLY:
         return None if user.role == "admin" else Refusal(ADMIN_ONLY[action])
     if action == REVIEW:
+        return _review_refusal(user, hospital)
+    if action in HISTORY_ACTIONS:
+        return _history_refusal(user, hospital, day)
+    if action in FOLLOW_UP_ACTIONS:
+        if user.role not in ("admin", "reviewer"):
+            return Refusal(NOT_FOR_FOLLOW_UP)
         return _review_refusal(user, hospital)
     if user.role == "reviewer":
         return Refusal(REVIEWERS_TYPE_NONE)

@@ -5,14 +5,22 @@ figures with the same rules (rules.py)."""
 
 from __future__ import annotations
 
+from flask_login import current_user
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, IntegerField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import TextInput
 
 from . import outliers, rules
 from .extensions import db
-from .models import Report
+from .models import FollowUp, Report, utcnow
 from .web import OrderedForm, form_values
 
 
@@ -66,8 +74,26 @@ class ReportForm(OrderedForm):
         filters=[rules.strip_or_none],
         description="Anything the figures alone do not say (optional).",
     )
+    # Whether to ask if a capacity unchanged for long is still correct (the grid does not).
+    ask_about_capacity = True
     # Shown only when the figures are far from the hospital's history (outliers.py).
     confirm_outlier = BooleanField("These figures are correct")
+    # Why they are, asked with the box (the follow-up list shows it: followup/).
+    follow_up_reason = SelectField(
+        rules.label("follow_up_reason"),
+        choices=[
+            SelectChoice("", "Choose a reason…"),
+            *(SelectChoice(key, text) for key, text in rules.FOLLOW_UP_REASONS.items()),
+        ],
+        default="",
+    )
+    follow_up_note = TextAreaField(
+        rules.label("follow_up_note"),
+        filters=[rules.strip_or_none],
+        description="Needed when the reason is “Other”; optional otherwise.",
+    )
+    # Whether the confirm step asks why (the report form); the grid confirms without.
+    ask_why = True
 
     def __init__(
         self, *args, hospital_id: int | None = None, report_id: int | None = None, **kwargs
@@ -88,6 +114,10 @@ class ReportForm(OrderedForm):
         self.was_confirmed = bool(getattr(kwargs.get("obj"), "outlier_confirmed", False))
         if self.was_confirmed and not self.is_submitted():
             self.confirm_outlier.data = True
+            stored = db.session.scalar(select(FollowUp).where(FollowUp.report_id == report_id))
+            if stored is not None:  # the reason given last time, to keep or change
+                self.follow_up_reason.data = stored.reason or ""
+                self.follow_up_note.data = stored.note
 
     def validate_notes(self, field: TextAreaField) -> None:
         for message in rules.notes_errors(field.data):
@@ -125,6 +155,12 @@ class ReportForm(OrderedForm):
             self.outlier_warnings = outliers.report_warnings(
                 self.hospital_id, self.report_date.data, self.counts(), self.report_id
             )
+            if self.ask_about_capacity:
+                stale = outliers.capacity_warning(
+                    self.hospital_id, self.report_date.data, self.counts(), self.report_id
+                )
+                if stale is not None:
+                    self.outlier_warnings.append(stale)
             for warning in self.outlier_warnings:
                 for name in warning.fields:
                     self[name].unusual.append(warning.beside)
@@ -134,7 +170,16 @@ class ReportForm(OrderedForm):
                     + " Check these figures; if they are right, tick this box and save again."
                 )
                 valid = False
+            elif self.outlier_warnings and self.ask_why:
+                reason, note = self.follow_up_reason.data, self.follow_up_note.data
+                for name, messages in rules.follow_up_errors(reason, note).items():
+                    self[f"follow_up_{name}"].errors.extend(messages)
+                    valid = False
         return valid
+
+    def follow_up_fields(self):
+        """The reason and note, on the page with the confirmation box (not on the grid)."""
+        return [self.follow_up_reason, self.follow_up_note] if self.ask_why else []
 
     def counts(self) -> dict[str, int | None]:
         return {field: getattr(self, field).data for field in rules.COUNT_FIELDS}
@@ -153,9 +198,10 @@ class ReportForm(OrderedForm):
         return None
 
     def outlier_fields(self):
-        """The confirmation box, on the page only when there is something to confirm."""
+        """The confirmation box (and why), on the page only when there is something to
+        confirm."""
         shown = self.outlier_warnings or self.was_confirmed
-        return [self.confirm_outlier] if shown else []
+        return [self.confirm_outlier, *self.follow_up_fields()] if shown else []
 
     def visible_fields(self):
         """The fields in the order the page shows them (the error summary follows it)."""
@@ -181,3 +227,32 @@ class ReportForm(OrderedForm):
         # (again) clear the mark.
         report.outlier_confirmed = bool(self.outlier_warnings)
         report.outlier_note = outliers.outlier_note(self.outlier_warnings)
+        self._apply_follow_up(report)
+
+    def _apply_follow_up(self, report: Report) -> None:
+        """The report's follow-up row, in the same transaction: (re)opened with this
+        confirmation; gone when the figures are usual again (nothing left to follow up)."""
+        stored = None
+        if report.id is not None:
+            # No autoflush: saving.py tells a change from none by what is still unflushed.
+            with db.session.no_autoflush:
+                stored = db.session.scalar(select(FollowUp).where(FollowUp.report_id == report.id))
+        if not self.outlier_warnings:
+            if stored is not None:
+                db.session.delete(stored)
+            return
+        follow_up = stored or FollowUp(report=report)
+        follow_up.fields = ",".join(
+            dict.fromkeys(name for w in self.outlier_warnings for name in w.fields)
+        )
+        follow_up.reason = self.follow_up_reason.data or None if self.ask_why else None
+        follow_up.note = self.follow_up_note.data if self.ask_why else None
+        follow_up.confirmed_by_id = current_user.id if current_user.is_authenticated else None
+        follow_up.confirmed_at = utcnow()
+        # An edited report is open again: a sent-back one is answered by the edit.
+        follow_up.status = "open"
+        follow_up.reviewer_id = None
+        follow_up.comment = None
+        follow_up.checked_at = None
+        if stored is None:
+            db.session.add(follow_up)

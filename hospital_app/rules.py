@@ -49,6 +49,12 @@ FIELD_LABELS: dict[str, str] = {
     # Marks of the audit trail on a change to a report of a closed day (audit/trail.py)
     "closed_day": "Change to a closed day",
     "closed_day_exception": "Allowed by closing exception number",
+    # A report's earlier version put back from its history (audit/versions.py)
+    "reverted_to": "Reverted to the version of",
+    # Follow-up of confirmed unusual figures
+    "follow_up_reason": "Why the figures are correct",
+    "follow_up_note": "What happened",
+    "comment": "Comment",
     # Accounts
     "email": "Email",
     "display_name": "Name",
@@ -472,6 +478,8 @@ CENSUS_TOLERANCE_BEDS = 5
 CENSUS_TOLERANCE_SHARE = 0.05
 # Capacity figures (CAPACITY_FIELDS) unchanged for this many days ask "still correct?".
 CAPACITY_UNCHANGED_DAYS = 30
+# The end of that question, also how a confirmed report's note says it was answered.
+CAPACITY_QUESTION = "Still correct?"
 
 
 def census_expected(previous_occupied: int, admissions: int, discharges: int, deaths: int) -> int:
@@ -508,3 +516,47 @@ def census_message(
         f"Occupied beds {occupied:,} but yesterday's {previous_occupied:,} + {admissions:,} "
         f"admitted − {discharges:,} discharged − {deaths:,} died = {expected:,}."
     )
+
+
+# --- Follow-up of confirmed unusual figures (followup/) --------------------------------------
+
+# Why a person confirmed figures the checks called unusual: the confirm step asks.
+FOLLOW_UP_REASONS: dict[str, str] = {
+    "surge": "Surge beds opened",
+    "closed": "Beds closed",
+    "reclassified": "Reclassification",
+    "correction": "Correction of an earlier report",
+    "other": "Other",
+}
+FOLLOW_UP_NOTE_MAX = 500
+FOLLOW_UP_COMMENT_MAX = 500
+# What a reviewer made of it. "open" until someone looks.
+FOLLOW_UP_STATUSES: dict[str, str] = {
+    "open": "Open",
+    "checked": "Checked",
+    "sent back": "Sent back",
+}
+FOLLOW_UP_REASON_REQUIRED = "Say why the figures are correct: choose a reason."
+FOLLOW_UP_NOTE_REQUIRED = "Say what happened: a note is needed when the reason is “Other”."
+
+
+def follow_up_errors(reason: str | None, note: str | None) -> dict[str, list[str]]:
+    """What is wrong with the reason given for confirming unusual figures: {field: messages}."""
+    if not reason:
+        return {"reason": [FOLLOW_UP_REASON_REQUIRED]}
+    if reason not in FOLLOW_UP_REASONS:
+        return {"reason": [f"“{clip(reason, 20)}” is not one of the reasons."]}
+    if note is not None and len(note) > FOLLOW_UP_NOTE_MAX:
+        return {"note": [f"Keep the note to {FOLLOW_UP_NOTE_MAX} characters."]}
+    if reason == "other" and not note:
+        return {"note": [FOLLOW_UP_NOTE_REQUIRED]}
+    return {}
+
+
+def follow_up_check_constraints() -> dict[str, str]:
+    reasons = ", ".join(f"'{key}'" for key in FOLLOW_UP_REASONS)
+    statuses = ", ".join(f"'{key}'" for key in FOLLOW_UP_STATUSES)
+    return {
+        "reason_known": f"reason IS NULL OR reason IN ({reasons})",
+        "status_known": f"status IN ({statuses})",
+    }

@@ -104,6 +104,22 @@ def save_all(items: Sequence[tuple[object, object, Callable[[], None]]]) -> Outc
     return Outcome.SAVED
 
 
+def insert(form, record) -> Outcome:
+    """An action button that brings a record back (a deleted report restored from its history):
+    validate the form, add `record`, commit. A unique constraint at the commit (the record, or
+    another in its place, was stored meanwhile) rolls back and is a CONFLICT, which the view
+    explains by reading what is stored now."""
+    if not form.validate():
+        return Outcome.INVALID
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return Outcome.CONFLICT
+    return Outcome.SAVED
+
+
 def _apply_and_commit(form, record, apply, compare: list[Compared]) -> Outcome:
     state = inspect(record)
     stored = state.persistent

@@ -347,7 +347,7 @@ def test_an_administrators_import_and_grid_are_marked(app, client, hospital, oth
 
 def test_a_change_to_an_open_day_is_not_marked(app, client, hospital):
     report = report_of(app, hospital, OPEN_DAY)
-    assert edit_report(client, report.id, report_date=OPEN_DAY, admissions=99).status_code == 303
+    assert edit_report(client, report.id, report_date=OPEN_DAY, notes="Checked").status_code == 303
     assert "closed_day" not in trail(app)[-1][1]
 
 

@@ -359,14 +359,18 @@ def confirmed_by_column(response) -> dict[str, str]:
 
 def test_confirmed_outliers_say_who_confirmed_them(app, client, login_as):
     hospital_id = steady_hospital(app, 1)
-    data = report_form(csrf_token(client), admissions=300, confirm_outlier="y")
+    data = report_form(
+        csrf_token(client), admissions=300, confirm_outlier="y", follow_up_reason="surge"
+    )
     assert client.post(f"/hospitals/{hospital_id}/reports/new", data=data).status_code == 303
     with app.app_context():
         report_id = db.session.scalar(select(Report.id).where(Report.report_date == yesterday()))
     # Saved again by an editor, still confirmed: the confirmation stays the administrator's.
     editor = login_as("editor", hospitals=(hospital_id,))
     token = csrf_token(editor, f"/reports/{report_id}/edit")
-    data = report_form(token, admissions=300, confirm_outlier="y", notes="Seen")
+    data = report_form(
+        token, admissions=300, confirm_outlier="y", follow_up_reason="surge", notes="Seen"
+    )
     assert editor.post(f"/reports/{report_id}/edit", data=data).status_code == 303
     # One written around the trail says nobody.
     untraced = make_hospital(
@@ -388,7 +392,7 @@ def test_who_confirmed_is_one_query_for_the_list(app, client):
 
     def confirm(n):
         hospital_id = steady_hospital(app, n)
-        data = report_form(csrf, admissions=300, confirm_outlier="y")
+        data = report_form(csrf, admissions=300, confirm_outlier="y", follow_up_reason="surge")
         assert client.post(f"/hospitals/{hospital_id}/reports/new", data=data).status_code == 303
 
     with count_queries(app) as none:

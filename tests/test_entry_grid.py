@@ -26,7 +26,7 @@ from helpers import (
 from sqlalchemy import create_engine, event, insert, select
 
 from hospital_app.extensions import db
-from hospital_app.models import AuditEntry, Report
+from hospital_app.models import AuditEntry, FollowUp, Report
 from hospital_app.rules import CAPACITY_FIELDS, DAY_FIGURES
 
 GRID = "/entry/grid"
@@ -172,7 +172,8 @@ def test_three_filled_rows_are_saved_together(app, client, three):
     token = csrf_token(client, GRID)
     data = {"csrf_token": token}
     for n, hospital in enumerate(three):
-        data |= row(hospital, admissions=10 + n)
+        # One discharge fewer than admitted, and the death: the beds add up (census check).
+        data |= row(hospital, admissions=10 + n, discharges=9 + n)
     before = report_creations(app)
 
     response = client.post(grid_url(), data=data)
@@ -222,9 +223,9 @@ def test_a_wrong_cell_saves_no_row_and_is_shown_beside_its_row(app, client, thre
     token = csrf_token(client, GRID)
     data = {
         "csrf_token": token,
-        **row(three[0], admissions=11),
+        **row(three[0], admissions=11, discharges=10),
         **row(three[1], beds_occupied=999),  # more than its 200 beds
-        **row(three[2], admissions=13),
+        **row(three[2], admissions=13, discharges=12),
     }
     before = report_creations(app)
 
@@ -251,7 +252,7 @@ def test_a_wrong_cell_saves_no_row_and_is_shown_beside_its_row(app, client, thre
     assert "aria-invalid" not in input_of(response, f"h{three[0]}-admissions")
 
     # Corrected, the same rows are saved.
-    data[f"h{three[1]}-beds_occupied"] = "99"
+    data[f"h{three[1]}-beds_occupied"] = "150"
     assert client.post(grid_url(), data=data).status_code == 303
     assert reports_of_day(app) == 3
 
@@ -277,7 +278,22 @@ def test_unusual_figures_ask_for_their_rows_confirmation(app, client, three):
     assert 'type="checkbox"' in box and "checked" not in box
     assert f'name="h{three[0]}-confirm_outlier"' not in response.get_data(as_text=True)
 
-    response = client.post(grid_url(), data={**data, f"h{steady}-confirm_outlier": "y"})
+    # Ticked, the row asks why (issue 13): the reason is needed, the note for "Other".
+    ticked = {**data, f"h{steady}-confirm_outlier": "y"}
+    response = client.post(grid_url(), data=ticked)
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "Steady Hospital: Say why the figures are correct: choose a reason." in text
+    select_tag = re.search(rf'<select[^>]*name="h{steady}-follow_up_reason"[^>]*>', response.text)
+    assert select_tag and "autofocus" in select_tag.group(0)
+    ticked[f"h{steady}-follow_up_reason"] = "other"
+    response = client.post(grid_url(), data=ticked)
+    assert response.status_code == 422
+    assert "a note is needed when the reason is “Other”" in page_text(response)
+    assert reports_of_day(app) == 0
+
+    ticked[f"h{steady}-follow_up_note"] = "Ward 4 reopened"
+    response = client.post(grid_url(), data=ticked)
     assert response.status_code == 303, page_text(response)
     assert reports_of_day(app) == 2
     with app.app_context():
@@ -285,6 +301,8 @@ def test_unusual_figures_ask_for_their_rows_confirmation(app, client, three):
             select(Report).where(Report.hospital_id == steady, Report.report_date == today())
         )
         assert confirmed.outlier_confirmed and confirmed.outlier_note
+        follow_up = db.session.scalar(select(FollowUp).where(FollowUp.report_id == confirmed.id))
+        assert (follow_up.reason, follow_up.note) == ("other", "Ward 4 reopened")
 
 
 def test_a_row_for_a_hospital_not_assigned_saves_nothing(app, login_as, three):

@@ -19,6 +19,7 @@ AREAS = (
     "auth",
     "dashboard",
     "entry",
+    "followup",
     "hospitals",
     "reminders",
     "reports",

@@ -36,6 +36,7 @@ from hospital_app.models import (
     AccountRegion,
     AuditEntry,
     ClosingException,
+    FollowUp,
     Hospital,
     Report,
     ReportingSettings,
@@ -65,6 +66,10 @@ USERS = Refused("Only administrators can manage accounts.")
 AUDIT = Refused("Only administrators can see the whole audit trail.")
 REMINDERS = Refused("Only administrators can see the email reminders sent to editors.")
 SETTINGS = Refused("Only administrators can change the reporting settings.")
+FOLLOW_UP = Refused("Only reviewers and administrators follow up unusual figures.")
+HISTORY = Refused(
+    "Only reviewers and administrators can restore a report or put back an earlier version."
+)
 READ_ONLY = Refused("Your account can see reports but not change them.")
 NO_FIGURES = Refused("Reviewers check and sign off reports but do not type figures")
 NOT_REV = Refused("Only reviewers and administrators review and sign off reports.")
@@ -79,9 +84,10 @@ RESENT = 308  # the same, for a form sent to an old address: the browser sends i
 
 # {h}: the hospital the editor is assigned to, {r}: a report of it (for the editor of an
 # archived hospital: that hospital and its report); {a}: an archived hospital; {u}: an active
-# account, {x}: a deactivated one; {e}: an open closing exception for {h}. "other" is the
-# editor of another hospital; {s}: the signed-off report of that other hospital. "reviewer"
-# reviews the region of both (North).
+# account, {x}: a deactivated one; {e}: an open closing exception for {h}; {d}: a deleted
+# report of {h}; {v}: the audit entry of {r}'s creation; {f}: the follow-up of {r}'s confirmed
+# unusual figures. "other" is the editor of another hospital; {s}: the signed-off report of
+# that other hospital. "reviewer" reviews the region of both (North).
 # fmt: off
 MATRIX = [
     # method route                          anon    viewer     reviewer    editor     other      admin   archived
@@ -122,6 +128,12 @@ MATRIX = [
     ("GET", "/dashboard/pressure",          LOGIN,  200,       200,        200,       200,       200,    NA),
     ("GET", "/dashboard/outliers",          LOGIN,  200,       200,        200,       200,       200,    NA),
     ("GET", "/reports/{r}/history",         LOGIN,  200,       200,        200,       200,       200,    200),
+    ("GET", "/reports/{d}/history",         LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("POST","/reports/{d}/restore",         LOGIN,  HISTORY,   303,        HISTORY,   HISTORY,   303,    NA),
+    ("POST","/reports/{r}/revert/{v}",      LOGIN,  HISTORY,   303,        HISTORY,   HISTORY,   303,    HISTORY),
+    ("GET", "/followup",                    LOGIN,  200,       200,        200,       200,       200,    NA),
+    ("POST","/followup/{f}/check",          LOGIN,  FOLLOW_UP, 303,        FOLLOW_UP, FOLLOW_UP, 303,    NA),
+    ("POST","/followup/{f}/send-back",      LOGIN,  FOLLOW_UP, 303,        FOLLOW_UP, FOLLOW_UP, 303,    NA),
     ("GET", "/audit",                       LOGIN,  AUDIT,     AUDIT,      AUDIT,     AUDIT,     200,    NA),
     ("GET", "/reminders",                   LOGIN,  REMINDERS, REMINDERS,  REMINDERS, REMINDERS, 200,    REMINDERS),
     ("GET", "/settings",                    LOGIN,  SETTINGS,  SETTINGS,   SETTINGS,  SETTINGS,  200,    SETTINGS),
@@ -216,6 +228,28 @@ def world(app) -> World:
         db.session.add(exception)
         db.session.commit()
         opened = exception.id
+    with app.app_context():
+        gone = Report(hospital_id=mine, **report_values(report_date=yesterday() - timedelta(3)))
+        db.session.add(gone)
+        db.session.commit()
+        deleted = gone.id
+        db.session.delete(gone)
+        db.session.commit()
+        created = {
+            report: db.session.scalar(
+                select(AuditEntry.id).where(
+                    AuditEntry.record_type == "report",
+                    AuditEntry.record_id == report,
+                    AuditEntry.action == "create",
+                )
+            )
+            for report in report_of.values()
+        }
+    with app.app_context():
+        pending = FollowUp(report_id=report_of[mine], fields="admissions", reason="surge")
+        db.session.add(pending)
+        db.session.commit()
+        follow_up = pending.id
     make_user(app, "admin", email=ADMIN_EMAIL)
     target = make_user(app, "viewer", email="target@example.org", name="Tara Target")
     inactive = make_user(app, "viewer", email="gone@example.org", name="Gil Gone", active=False)
@@ -227,9 +261,20 @@ def world(app) -> World:
         )
         signed.signed_off_at = utcnow()
         db.session.commit()
-    common = {"a": archived, "u": target, "x": inactive, "e": opened, "s": report_of[other]}
-    ids = {role: {**common, "h": mine, "r": report_of[mine]} for role in ROLES}
-    ids["archived"].update(h=archived, r=report_of[archived])
+    common = {
+        "a": archived,
+        "u": target,
+        "x": inactive,
+        "e": opened,
+        "s": report_of[other],
+        "d": deleted,
+        "f": follow_up,
+    }
+    ids = {
+        role: {**common, "h": mine, "r": report_of[mine], "v": created[report_of[mine]]}
+        for role in ROLES
+    }
+    ids["archived"].update(h=archived, r=report_of[archived], v=created[report_of[archived]])
     return World(app, ids, other, signed_in_client(app, ADMIN_EMAIL))
 
 
@@ -316,7 +361,9 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
         # A row typed for {h} for today, which it has no report of (posted by hand by
         # those whose grid does not show it).
         h = world.ids[role]["h"]
-        row = {f"h{h}-{k}": v for k, v in form_data(report_values(admissions=7)).items()}
+        # 7 admitted, 6 discharged, 1 died: yesterday's 150 beds add up (census check).
+        values = report_values(admissions=7, discharges=6)
+        row = {f"h{h}-{k}": v for k, v in form_data(values).items()}
         return {"csrf_token": token, **row}
     if route == "/reports/{r}/edit" and role == "archived":
         # Nobody may open it (the hospital is archived): what the form would have sent.
@@ -364,6 +411,18 @@ def post_body(world: World, route: str, role: str, token: str) -> dict:
             )
             db.session.commit()
         return {"csrf_token": token}
+    if route == "/reports/{r}/revert/{v}":
+        # The report changed since it was created, so putting its first version back is a
+        # change; the button sends the version the history page showed.
+        report_id = world.ids[role]["r"]
+        with world.app.app_context():
+            report = db.session.get(Report, report_id)
+            report.admissions += 1
+            db.session.commit()
+            version = report.version
+        return {"csrf_token": token, "version": str(version)}
+    if route in ("/followup/{f}/check", "/followup/{f}/send-back"):
+        return {"csrf_token": token, "version": "1", "comment": "Checked with the ward"}
     if route == "/review/sign-off":
         page = f"/review?region=North&date={yesterday().isoformat()}"
         return {**form_on_page(world.admin, page, "/review/sign-off"), "csrf_token": token}
@@ -385,6 +444,7 @@ TABLES = (
     ReportingSettings.__table__,
     ClosingException.__table__,
     SignInCounter.__table__,
+    FollowUp.__table__,
 )
 
 
@@ -456,7 +516,7 @@ def test_the_table_covers_every_route_and_method_of_the_app(app):
     covered = set()
     for method, route, *_ in MATRIX:
         rule, _args = urls.match(
-            route.format(h=1, r=1, a=1, u=1, x=1, e=1, s=1), method, return_rule=True
+            route.format(h=1, r=1, a=1, u=1, x=1, e=1, s=1, d=1, v=1, f=1), method, return_rule=True
         )
         covered.add((rule.rule, method))
     for rule in app.url_map.iter_rules():

@@ -18,6 +18,7 @@ RECORD_TYPES = {
     "account": "Accounts",
     "settings": "Reporting settings",
     "exception": "Exceptions to closing",
+    "follow-up": "Follow-ups of unusual figures",
 }
 
 

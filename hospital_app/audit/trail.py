@@ -29,6 +29,7 @@ from ..models import (
     Account,
     AuditEntry,
     ClosingException,
+    FollowUp,
     Hospital,
     Report,
     ReportingSettings,
@@ -54,6 +55,8 @@ class Audited:
             return "Reporting settings"
         if isinstance(obj, ClosingException):
             return exception_label(obj)
+        if isinstance(obj, FollowUp):
+            return f"follow-up of report {obj.report_id or 'new'}"
         return obj.email
 
     @staticmethod
@@ -62,6 +65,9 @@ class Audited:
             return obj.id
         if isinstance(obj, Report | ClosingException):
             return obj.hospital_id
+        if isinstance(obj, FollowUp):
+            report = inspect(obj).attrs.report.loaded_value
+            return report.hospital_id if isinstance(report, Report) else None
         return None
 
 
@@ -122,6 +128,8 @@ AUDITED: dict[type, Audited] = {
         ),
         ("deactivate", "activate"),
     ),
+    # Why unusual figures were confirmed, and the reviewer's check or sending back.
+    FollowUp: Audited("follow-up", ("reason", "note", "status", "comment"), None),
     ReportingSettings: Audited(
         "settings", ("deadline_time", "deadline_day_offset", "close_after_days"), None
     ),
@@ -145,6 +153,9 @@ ACTIONS: dict[str, str] = {
     "unblock": "Unblock sign-in",
     "signed off": "Sign off",
     "reopened": "Reopen",
+    # A deleted report brought back, an earlier version put back (reports/views.py).
+    "restored": "Restored",
+    "reverted": "Reverted",
 }
 # A change to a report of these fields alone is its sign-off, or its reopening (review/).
 SIGN_OFF_FIELDS = frozenset({"signed_off_by_id", "signed_off_at", "reopen_reason"})
@@ -285,6 +296,15 @@ def record(session, obj, action: str) -> None:
     session.connection().execute(insert(AuditEntry), [entry])
 
 
+MARK = "_audit_as"
+
+
+def mark_as(obj, action: str, **extra: Any) -> None:
+    """Have the next flush record `obj`'s change as `action` ("restored", "reverted"), with
+    `extra` fields shown as set: {name: value} (e.g. reverted_to, the version put back)."""
+    obj.__dict__[MARK] = (action, {name: [None, value] for name, value in extra.items()})
+
+
 def register() -> None:
     """Write the trail after every flush of every session (once, however often it is called:
     each test builds its own app)."""
@@ -298,6 +318,10 @@ def write_audit_entries(session, _flush_context) -> None:
     entries = []
 
     def add(obj, spec: Audited, action: str, changes: dict) -> None:
+        # What the change is, when it is more than a create or an update (mark_as below).
+        if (marked := obj.__dict__.pop(MARK, None)) is not None:
+            action, extra = marked
+            changes.update(extra)
         if isinstance(obj, Report):
             changes.update(_closed_day_marks(session, obj, action))
         entries.append(_entry(obj, spec, action, changes))

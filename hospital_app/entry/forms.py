@@ -80,6 +80,9 @@ def grid_row(formdata, hospital_id: int, day: date, previous: Report | None = No
         hospital_id=hospital_id,
         meta={"csrf": False},
     )
+    # The grid asks only about the day's figures; the capacity question is the report form's
+    # (one query per row would be too many, and the question is about one hospital's page).
+    form.ask_about_capacity = False
     if formdata is None:
         form.report_date.data = day
         if previous is not None:

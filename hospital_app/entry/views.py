@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from .. import cycle, policy, rules
 from ..extensions import db
+from ..followup import queries as followup_queries
 from ..hospitals.queries import regions_in_use
 from ..models import Hospital, Report
 from ..report_entry import ReportForm
@@ -47,6 +48,10 @@ def index():
         closed=closed,
         closed_notice=closed_notice,
         to_do=sum(row.to_do for row in rows or ()),
+        # Confirmed unusual figures a reviewer sent back (followup/), until edited or checked.
+        sent_back=followup_queries.sent_back(
+            None if current_user.role == "admin" else policy.assigned_hospital_ids(current_user)
+        ),
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < rules.today() else None,
     ), (200 if valid else 400)
@@ -97,7 +102,11 @@ class GridRow:
         return self.form.report_date.errors
 
     def to_confirm(self) -> bool:
-        return bool(self.form.confirm_outlier.errors)
+        return bool(self.form.confirm_outlier.errors) or bool(self.why_missing())
+
+    def why_missing(self) -> list:
+        """The row's reason or note for confirming, when missing (the box is ticked)."""
+        return [f for f in self.form.follow_up_fields() if f.errors]
 
     @property
     def has_problem(self) -> bool:
@@ -109,7 +118,10 @@ class GridRow:
         wrong = self.wrong_cells()
         if wrong:
             return wrong[0]
-        return self.form.confirm_outlier if self.to_confirm() else self.cells()[0]
+        if self.form.confirm_outlier.errors:
+            return self.form.confirm_outlier
+        why = self.why_missing()
+        return why[0] if why else self.cells()[0]
 
 
 def _grid_page(args: EntryArgs, rows: list[GridRow] | None, problem: str | None = None):

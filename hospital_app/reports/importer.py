@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import policy, rules
 from ..csvfiles import restore
 from ..extensions import db
-from ..models import Hospital, Report
+from ..models import FollowUp, Hospital, Report, utcnow
 from ..outliers import ReportRow, batch_warnings, outlier_note
 
 # The reports CSV format: what the reports export writes and the import reads, so that an
@@ -428,8 +428,43 @@ class _Importer:
             # it already was is no change: only the rows whose mark changes are written again.
             report.outlier_confirmed = bool(found)
             report.outlier_note = outlier_note(found)
+        self._follow_ups(
+            [
+                (report, found, old is not None)
+                for (_, old), report, found in zip(changing, written, warnings, strict=True)
+            ]
+        )
         session.flush()
         self._forget([*stored.values(), *written])
+
+    def _follow_ups(self, rows: list[tuple[Report, list, bool]]) -> None:
+        """The follow-up rows (followup/) of the written reports: opened for the unusual ones,
+        with no reason (the import asks none), removed for those usual again. One query, for
+        the stored reports among them only (a new report has none)."""
+        stored_ids = [report.id for report, _found, was_stored in rows if was_stored]
+        existing = {}
+        if stored_ids:
+            existing = {
+                f.report_id: f
+                for f in db.session.scalars(
+                    select(FollowUp).where(FollowUp.report_id.in_(stored_ids))
+                )
+            }
+        for report, found, _was_stored in rows:
+            follow_up = existing.get(report.id)
+            if not found:
+                if follow_up is not None:
+                    db.session.delete(follow_up)
+                continue
+            if follow_up is None:
+                follow_up = FollowUp(report_id=report.id)
+                db.session.add(follow_up)
+            follow_up.fields = ",".join(dict.fromkeys(n for w in found for n in w.fields))
+            follow_up.reason = follow_up.note = None
+            follow_up.confirmed_by_id = getattr(self.actor, "id", None)
+            follow_up.confirmed_at = utcnow()
+            follow_up.status = "open"
+            follow_up.reviewer_id = follow_up.comment = follow_up.checked_at = None
 
     def _day_refusal(self, row: _Row) -> str | None:
         """A closed day, for an editor (the policy reads the settings and the hospital's

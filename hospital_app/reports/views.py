@@ -23,21 +23,25 @@ from flask import (
     request,
 )
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import policy, rules
 from ..audit import queries as audit_queries
+from ..audit import versions
+from ..audit.trail import mark_as
 from ..conflicts import last_change
 from ..csvfiles import csv_response, neutralise
+from ..cycle import FIRST_SAVED_AT
 from ..entry import queries as entry_queries
 from ..errors import http_error_page
 from ..extensions import csrf, db
 from ..hospitals.queries import regions_in_use, with_latest_report
 from ..models import Hospital, Report
 from ..report_entry import ReportForm
-from ..saving import Outcome, apply_and_commit, save
-from ..templating import day
+from ..saving import Outcome, apply_and_commit, insert, save, toggle
+from ..templating import day, moment
 from ..web import (
     ActionForm,
     PageArgs,
@@ -334,14 +338,125 @@ def history(report_id: int):
     entries = None
     if args.validate():
         entries = args.paginate(audit_queries.of_record("report", report_id))
+    hospital = db.session.get(Hospital, hospital_id)
+    deleted = versions.deleted_version(report_id) if report is None else None
     return render_template(
         "reports/history.html",
         entries=entries,
         args=args,
         report=report,
         report_id=report_id,
-        hospital=db.session.get(Hospital, hospital_id),
+        hospital=hospital,
+        # The buttons: restore a deleted report, put back the version after an entry.
+        restorable=deleted is not None
+        and policy.can("report.restore", hospital, deleted.values["report_date"]),
+        revertible=report is not None and policy.can("report.revert", hospital, report.report_date),
+        revert_actions=versions.REVERTIBLE,
+        action=ActionForm(obj=report) if report is not None else ActionForm(),
     ), list_status(entries)
+
+
+# --- Restore and revert, from a report's history (audit/versions.py) --------------------------
+
+
+def _restore_refused(message: str, current: Report | None = None):
+    page = render_template("reports/restore_refused.html", message=message, current=current)
+    abort(make_response(page, 409))
+
+
+@bp.post("/reports/<int:report_id>/restore")
+def restore(report_id: int):
+    """Bring back a deleted report, with the values its deletion recorded, under its own
+    number (its history goes on). Not over a report stored for its day since."""
+    if db.session.get(Report, report_id) is not None:
+        last = last_change("report", report_id)
+        if last is not None and last.action == "restored":
+            _restore_refused(
+                f"This report was restored already, by {last.actor} at {moment(last.created_at)}."
+            )
+        _restore_refused("This report is not deleted: there is nothing to restore.")
+    hospital_id = audit_queries.hospital_of_deleted_report(report_id)
+    version = versions.deleted_version(report_id)
+    if hospital_id is None or version is None:
+        abort(404)
+    hospital = db.get_or_404(Hospital, hospital_id)
+    policy.require("report.restore", hospital, version.values["report_date"])
+    form = ActionForm()
+    report = Report(id=report_id, **version.values)
+    report.__dict__[FIRST_SAVED_AT] = version.first_saved_at
+    when = day(report.report_date)
+    clash = _report_of_day(hospital.id, report.report_date)
+    if clash is not None:
+        _filled_again(hospital, when, clash)
+    mark_as(report, "restored")
+    outcome = insert(form, report)
+    if outcome is Outcome.INVALID:
+        abort(400, description=" ".join(form.form_errors) or "The form was damaged.")
+    if outcome is Outcome.CONFLICT:
+        # Restored, or the day filled, by someone else between the check and the insert.
+        if db.session.get(Report, report_id) is not None:
+            _restore_refused("This report was restored already, meanwhile.")
+        clash = _report_of_day(hospital.id, report.report_date)
+        if clash is None:
+            raise RuntimeError("restore refused by the database for no known reason")
+        _filled_again(hospital, when, clash)
+    flash(f"The report for {when} was restored to {hospital.name}.", "success")
+    return see_other("reports.history", report_id=report_id)
+
+
+def _report_of_day(hospital_id: int, report_date) -> Report | None:
+    return db.session.scalar(
+        select(Report).where(Report.hospital_id == hospital_id, Report.report_date == report_date)
+    )
+
+
+def _filled_again(hospital: Hospital, when: str, current: Report):
+    _restore_refused(
+        f"{hospital.name} already has a report for {when}, saved after this one was deleted: "
+        "restoring would overwrite it.",
+        current,
+    )
+
+
+@bp.post("/reports/<int:report_id>/revert/<int:entry_id>")
+def revert(report_id: int, entry_id: int):
+    """Put back the report's figures as they were just after the entry `entry_id` of its
+    history: version-checked like every edit."""
+    report = _report_or_404(report_id)
+    hospital = report.hospital
+    version = versions.version_after(report_id, entry_id)
+    if version is None:
+        abort(404)
+    # Both days: the one the report has, and the one the version puts back.
+    policy.require("report.revert", hospital, report.report_date)
+    policy.require("report.revert", hospital, version.values["report_date"])
+    form = ActionForm()
+    current = {field: getattr(report, field) for field in version.values}
+    when = version.when
+    clash = _report_of_day(hospital.id, version.values["report_date"])
+    if clash is not None and clash.id != report.id:
+        _restore_refused(
+            f"{hospital.name} has another report for {day(clash.report_date)} now, the day "
+            f"of the version of {when}: putting it back would overwrite that report.",
+            clash,
+        )
+
+    def apply():
+        for field, value in version.values.items():
+            setattr(report, field, value)
+        mark_as(report, "reverted", reverted_to=when)
+
+    outcome = toggle(form, report, already=current == version.values, apply=apply)
+    if outcome is Outcome.SAVED:
+        flash(f"The figures of {when} were put back.", "success")
+    elif outcome is Outcome.UNCHANGED:
+        flash(f"Nothing was changed: the report has the figures of {when} already.", "info")
+    elif outcome is Outcome.INVALID:
+        abort(400, description=" ".join(form.form_errors) or "The form was damaged.")
+    else:
+        hint = "Look at its history again before putting back a version."
+        abort(409, description=action_problem(form, hint).removesuffix(" Nothing was changed."))
+    return see_other("reports.history", report_id=report_id)
 
 
 # --- The CSV import --------------------------------------------------------------------------

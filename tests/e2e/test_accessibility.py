@@ -20,6 +20,8 @@ from helpers import today as app_today
 from playwright.sync_api import expect
 
 from e2e.browser_helpers import DESKTOP, sign_in
+from hospital_app.extensions import db
+from hospital_app.models import FollowUp
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +65,7 @@ def seed(app) -> Seeded:
     report = make_report(
         app, hospital, report_date=today - timedelta(days=1), notes="Two wards closed for repairs."
     )
-    make_report(
+    unusual = make_report(
         app,
         hospital,
         report_date=today - timedelta(days=10),
@@ -71,6 +73,12 @@ def seed(app) -> Seeded:
         outlier_confirmed=True,
         outlier_note="Bed occupancy far above this hospital's usual.",
     )
+    with app.app_context():
+        # Its follow-up (/followup), confirmed with a reason.
+        db.session.add(
+            FollowUp(report_id=unusual, fields="beds_occupied", reason="other", note="Flu wave")
+        )
+        db.session.commit()
     make_hospital(
         app,
         code="SVC-014",
@@ -235,6 +243,9 @@ PAGES = [
     Page("timeliness", "/timeliness"),
     Page("timeliness-errors", "/timeliness?from=2026-02-30&region=Atlantis", status=400),
     Page("hospital-history", "/hospitals/{hospital}/history", before=edit_a_hospital),
+    # Issue 13: the follow-up list, and a report's history with its "put back" buttons.
+    Page("followup", "/followup"),
+    Page("report-history", "/reports/{report}/history"),
     # Review and sign-off (issue 13): a region's day, and reopening a signed-off report.
     Page("review", REVIEW_DAY),
     Page("review-signed-off", REVIEW_DAY, before=sign_off_the_day),

@@ -61,7 +61,8 @@ def test_two_rows_typed_with_the_keyboard_are_saved_together(app, live_server, p
     assert page.evaluate(FOCUSED) == f"h{alder}-{DAY_FIGURES[0]}"
     type_row(page, ["150", "12", "6", "30", "25", "1"])
     assert page.evaluate(FOCUSED) == f"h{birch}-{DAY_FIGURES[0]}"
-    type_row(page, ["140", "10", "5", "20", "22", "0"])
+    # 150 yesterday + 20 − 22 = 148: the beds add up (census check).
+    type_row(page, ["148", "10", "5", "20", "22", "0"])
     assert page.evaluate(FOCUSED) == f"h{cedar}-{DAY_FIGURES[0]}"  # left empty
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -102,7 +103,7 @@ def test_a_wrong_cell_saves_no_row_and_is_shown_beside_its_row(app, live_server,
     assert reports_today(app) == 0
 
     # The summary's link leads to the cell; corrected, both rows are saved.
-    wrong.fill("99")
+    wrong.fill("148")  # yesterday's 150 + 20 − 22: the beds add up (census check)
     with page.expect_navigation():
         page.get_by_role("button", name="Save the filled rows").click()
     expect(page.locator(".flash--success")).to_contain_text("2 reports saved")
