@@ -34,7 +34,16 @@ def written(app, client):
         report_id = db.session.scalar(
             select(Report.id).where(Report.hospital_id == hospital_id, Report.report_date == later)
         )
-    edit = report_form(csrf, report_date=later, beds_occupied=120, notes="checked", version=1)
+    # 150 yesterday + 0 admitted - 29 discharged - 1 died = 120: no census warning to confirm.
+    edit = report_form(
+        csrf,
+        report_date=later,
+        beds_occupied=120,
+        admissions=0,
+        discharges=29,
+        notes="checked",
+        version=1,
+    )
     assert client.post(f"/reports/{report_id}/edit", data=edit).status_code == 303
     return hospital_id, report_id
 
