@@ -72,6 +72,14 @@ def label(field: str) -> str:
     return FIELD_LABELS[field]
 
 
+# --- Ids in URLs ------------------------------------------------------------------------------
+
+# The largest id any table can hold on every database (PostgreSQL's INTEGER): an id in a URL
+# beyond it names no record, so its page is a 404 without asking the database (which would
+# refuse the number itself).
+ID_MAX = 2**31 - 1
+
+
 # --- Hospitals -------------------------------------------------------------------------------
 
 CODE_MIN, CODE_MAX = 2, 20
@@ -419,6 +427,27 @@ _GROUPED_COUNT = re.compile(r"^[0-9]{1,3}([ ,\u00a0\u202f][0-9]{3})+$")
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
+# Every whole number typed anywhere (counts, settings, ?page=) has at most this many digits
+# (leading zeros aside): past it the number is past every range, so it is "too large" without
+# being converted (Python refuses int() of more than 4,300 digits with its own message).
+WHOLE_NUMBER_DIGITS = 9
+
+
+class TooLarge(ValueError):
+    """A whole number with more than WHOLE_NUMBER_DIGITS digits."""
+
+
+def read_whole_number(text: str) -> int:
+    """`text` (already stripped) as a whole number of ASCII digits, with an optional minus.
+    Raises TooLarge for more than WHOLE_NUMBER_DIGITS digits, ValueError for anything else
+    that is not a whole number (other scripts' digits, "+5", "2_00", "1e3" …)."""
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise ValueError(text)
+    if len(text.lstrip("-").lstrip("0")) > WHOLE_NUMBER_DIGITS:
+        raise TooLarge(text)
+    return int(text, 10)
+
+
 def parse_count(raw: str | None, field: str) -> int | None:
     """A typed count of `field` as a whole number; None when nothing was typed. Raises
     ValueError with the message to show when the text is not a whole number (the range is
@@ -428,12 +457,15 @@ def parse_count(raw: str | None, field: str) -> int | None:
         text = re.sub(r"[^0-9]", "", text)
     if not text:
         return None
-    if not _WHOLE_NUMBER.fullmatch(text):
+    try:
+        return read_whole_number(text)
+    except TooLarge:
+        raise ValueError(f"{label(field)} is too large: {count_range_message(field)}") from None
+    except ValueError:
         raise ValueError(
             f"{label(field)} must be a whole number from 0 to {MAX_COUNT:,}, "
-            f"not “{(raw or '')[:20]}”."
-        )
-    return int(text, 10)
+            f"not “{clip(raw or '', 20)}”."
+        ) from None
 
 
 def strip_or_none(value: str | None) -> str | None:

@@ -103,3 +103,156 @@ def test_a_count_of_white_space_in_the_grid_is_required(app, client, field, spac
     assert response.status_code == 422
     assert rules.COUNT_REQUIRED_MESSAGE in page_text(response)
     assert rows_written(app) == before
+
+
+# --- 3. Numbers outside every range -----------------------------------------------------------
+
+# Every route with an id, as a GET (the pages) or a POST (the buttons).
+ID_ROUTES = [
+    ("get", "/hospitals/{}"),
+    ("get", "/hospitals/{}/edit"),
+    ("post", "/hospitals/{}/edit"),
+    ("get", "/hospitals/{}/history"),
+    ("get", "/hospitals/{}/archive"),
+    ("post", "/hospitals/{}/restore"),
+    ("get", "/hospitals/{}/reports/new"),
+    ("post", "/hospitals/{}/reports/new"),
+    ("get", "/reports/{}/edit"),
+    ("get", "/reports/{}/history"),
+    ("get", "/reports/{}/delete"),
+    ("post", "/reports/{}/delete"),
+    ("get", "/accounts/{}/edit"),
+    ("get", "/accounts/{}/history"),
+    ("get", "/accounts/{}/password"),
+    ("get", "/accounts/{}/deactivate"),
+    ("post", "/accounts/{}/activate"),
+    ("post", "/settings/exceptions/{}/end"),
+    ("get", "/hospitals/{}/stats/new"),
+]
+BAD_IDS = [
+    "0",
+    "2147483648",  # 2^31: past PostgreSQL's INTEGER
+    "9223372036854775808",  # 2^63: past SQLite's
+    "9" * 5000,  # past Python's int() limit of 4,300 digits
+    "٣",  # Arabic-Indic three
+    "３",  # fullwidth three
+    "00001",
+]
+
+
+@pytest.mark.parametrize("method,route", ID_ROUTES)
+@pytest.mark.parametrize("bad", BAD_IDS, ids=lambda v: v[:12])
+def test_an_id_outside_every_range_is_a_404(app, client, method, route, bad):
+    make_hospital(app)
+    before = rows_written(app)
+    response = getattr(client, method)(route.format(bad), data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 404
+    assert "Page not found" in page_text(response)
+    assert rows_written(app) == before
+
+
+def test_the_largest_id_is_an_ordinary_404(app, client):
+    response = client.get(f"/hospitals/{rules.ID_MAX}")
+    assert response.status_code == 404
+
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (HUGE, "Total beds is too large: Total beds must be a whole number from 0 to 100,000."),
+        ("1" + "0" * 12, "Total beds is too large"),
+        ("0" * 5000 + "7", None),  # leading zeros are no size: 7 beds, a rule then says why
+        ("-" + HUGE, "Total beds is too large"),
+        ("٣", "Total beds must be a whole number from 0 to 100,000, not “٣”."),
+        ("３", "Total beds must be a whole number from 0 to 100,000, not “３”."),
+        ("1e3", "must be a whole number"),
+    ],
+    ids=lambda v: str(v)[:12],
+)
+def test_a_count_of_too_many_digits_or_other_digits_says_why(app, client, value, message):
+    csrf = csrf_token(client)
+    before = rows_written(app)
+    response = client.post("/hospitals/new", data=new_hospital_form(csrf, beds_total=value))
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "Exceeds the limit" not in text
+    if message:
+        assert message in text
+    assert rows_written(app) == before
+
+
+def test_an_import_cell_of_5000_digits_says_too_large(app, client):
+    make_hospital(app)
+    from test_import import HEADER, cells, csv_bytes, upload
+
+    data = csv_bytes([cells(beds_occupied=HUGE, report_date=today())], header=HEADER)
+    before = rows_written(app)
+    response = upload(client, data, csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "Occupied beds is too large" in text
+    assert "Exceeds the limit" not in text
+    assert rows_written(app) == before
+
+
+PAGE_LISTS = [
+    "/hospitals",
+    "/reports",
+    "/accounts",
+    "/audit",
+    "/timeliness",
+    "/dashboard/missing",
+    "/settings/exceptions",
+]
+
+
+@pytest.mark.parametrize("url", PAGE_LISTS)
+@pytest.mark.parametrize(
+    "page,message",
+    [
+        (HUGE, "There are not that many pages"),
+        ("99999999999", "There are not that many pages"),
+        ("1000001", "There are not that many pages"),
+        ("0", "Page numbers start at 1."),
+        ("-1", "Page numbers start at 1."),
+        ("abc", "“abc” is not a page number"),
+        ("٣", "“٣” is not a page number"),
+        ("1_0", "“1_0” is not a page number"),
+    ],
+    ids=lambda v: str(v)[:12],
+)
+def test_a_page_number_outside_every_range_is_a_400_that_says_why(client, url, page, message):
+    response = client.get(f"{url}?page={page}")
+    assert response.status_code == 400
+    assert message in page_text(response)
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (HUGE, "is too large. Enter a number of days from 0 to 366"),
+        ("٣", "“٣” is not a whole number."),
+        ("+3", "“+3” is not a whole number."),
+        ("1_0", "“1_0” is not a whole number."),
+    ],
+    ids=lambda v: str(v)[:12],
+)
+def test_a_setting_of_too_many_or_other_digits_says_why(app, client, value, message):
+    from hospital_app.models import ReportingSettings
+
+    html = client.get("/settings").get_data(as_text=True)
+    version = html.split('name="version" type="hidden" value="')[1].split('"')[0]
+    data = {
+        "csrf_token": csrf_token(client, "/settings"),
+        "version": version,
+        "deadline_time": "12:00",
+        "deadline_day_offset": "1",
+        "close_after_days": value,
+    }
+    response = client.post("/settings", data=data)
+    assert response.status_code == 422
+    assert message in page_text(response)
+    assert count(app, ReportingSettings) == 0
