@@ -72,6 +72,44 @@ def label(field: str) -> str:
     return FIELD_LABELS[field]
 
 
+# --- Characters no text may hold ------------------------------------------------------------
+
+# One rule for every text a person sends (form fields, query strings, CSV cells): tab, line
+# feed and carriage return are white space and pass (single-line fields fold them away); every
+# other control character (C0, DEL, C1; NUL above all: PostgreSQL refuses it), the bidi
+# overrides and isolates that make text read differently from what is stored, lone
+# surrogates and the non-characters U+FFFE/U+FFFF are refused, with the field's name.
+_FORBIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+
+
+def _char_kind(char: str) -> str:
+    code = ord(char)
+    if code == 0:
+        return "a NUL character"
+    if 0xD800 <= code <= 0xDFFF:
+        return "a broken character (lone surrogate)"
+    if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        return "a text-direction control character"
+    if code >= 0xFFFE:
+        return "a non-character"
+    return "a control character"
+
+
+def text_errors(text: str | None, name: str) -> list[str]:
+    """What is wrong with the characters of `text`, sent as the field or parameter `name`
+    (as people call it): [] when every character may be stored."""
+    found = _FORBIDDEN_CHARS.search(text or "")
+    if found is None:
+        return []
+    char = found.group(0)
+    return [
+        f"{name} holds {_char_kind(char)} (U+{ord(char):04X}) at character "
+        f"{found.start() + 1}, which cannot be stored: remove it and try again."
+    ]
+
+
 # --- Ids in URLs ------------------------------------------------------------------------------
 
 # The largest id any table can hold on every database (PostgreSQL's INTEGER): an id in a URL

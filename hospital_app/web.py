@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
@@ -62,6 +62,49 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+# --- Characters no field may hold -------------------------------------------------------------
+
+
+def _text_rule(form, field) -> None:
+    """rules.text_errors() on what was sent for `field` (before any filter changed it); its
+    message stops the field's other checks, so no query ever sees the text."""
+    for raw in field.raw_data or ():
+        if isinstance(raw, str):
+            for message in rules.text_errors(raw, field.label.text or field.short_name):
+                raise StopValidation(message)
+
+
+class TextRules:
+    """Mixed into every form base (FlaskForm's and plain Form's): every field of every form
+    checks the characters it was sent first (rules.text_errors)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [_text_rule, *field.validators]
+            return field
+
+
+class CheckedForm(TextRules, FlaskForm):
+    """A form that is posted (with its CSRF token): the base of every such form."""
+
+
+class CheckedArgs(TextRules, Form):
+    """A query string read as a form (no CSRF token: a GET changes nothing)."""
+
+
+def check_query_string() -> None:
+    """A 400 with the reason when a name or value of the query string holds a character no
+    text may hold (rules.text_errors). Run before every view (the app factory's
+    before_request), so that no parser, query or streamed export ever sees it."""
+    for key, values in request.args.lists():
+        # The name as typed, its unprintable characters spelled out (\x00).
+        shown = rules.clip(key.encode("unicode_escape").decode("ascii"), 30)
+        for text in (key, *values):
+            for message in rules.text_errors(text, f"The query parameter “{shown}”"):
+                abort(400, description=message)
+
+
 # --- Forms that change a record --------------------------------------------------------------
 
 
@@ -80,7 +123,7 @@ class VersionField(HiddenField):
         return "" if self.data is None else str(self.data)
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(CheckedForm):
     """A form that sends back the version of the record its page showed (conflicts.py).
 
     `conflict` is set (by saving.py) when someone else changed the record first; the page
@@ -234,7 +277,7 @@ class PageField(IntegerField):
             raise StopValidation(self.TOO_LARGE)
 
 
-class PageArgs(Form):
+class PageArgs(CheckedArgs):
     """?page=N, checked: a page number that is not one gets a message, not a 500. Plain
     Form: a GET changes nothing, so it needs no CSRF token."""
 

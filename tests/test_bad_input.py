@@ -256,3 +256,174 @@ def test_a_setting_of_too_many_or_other_digits_says_why(app, client, value, mess
     assert response.status_code == 422
     assert message in page_text(response)
     assert count(app, ReportingSettings) == 0
+
+
+# --- 2. Characters no text may hold -----------------------------------------------------------
+
+# (character, how the message names it). Tab, line feed and carriage return are white space.
+BAD_CHARS = [
+    ("\x00", "a NUL character (U+0000)"),
+    ("\x01", "a control character (U+0001)"),
+    ("\x1b", "a control character (U+001B)"),
+    ("\x7f", "a control character (U+007F)"),
+    ("\x85", "a control character (U+0085)"),
+    ("\u202e", "a text-direction control character (U+202E)"),
+    ("\u202a", "a text-direction control character (U+202A)"),
+    ("\u2066", "a text-direction control character (U+2066)"),
+    ("\u2069", "a text-direction control character (U+2069)"),
+    ("\uffff", "a non-character (U+FFFF)"),
+]
+
+
+def test_the_text_rule_itself():
+    assert rules.text_errors("Line one\r\n\tline two", "Notes") == []
+    assert rules.text_errors("ok\ud800", "Notes") == [
+        "Notes holds a broken character (lone surrogate) (U+D800) at character 3, which cannot "
+        "be stored: remove it and try again."
+    ]
+
+
+def hospital_rows(app):
+    with app.app_context():
+        from hospital_app.extensions import db
+
+        return db.session.execute(db.select(Hospital.name, Hospital.region)).all()
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS, ids=lambda v: repr(v)[:10])
+@pytest.mark.parametrize("field,label", [("name", "Name"), ("region", "Region"), ("city", "City")])
+def test_a_hospital_field_with_a_bad_character_is_refused(app, client, char, kind, field, label):
+    csrf = csrf_token(client)
+    data = new_hospital_form(csrf, **{field: f"North{char}side"})
+    before = rows_written(app)
+    response = client.post("/hospitals/new", data=data)
+    assert response.status_code == 422
+    assert f"{label} holds {kind} at character 6" in page_text(response)
+    assert rows_written(app) == before
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS, ids=lambda v: repr(v)[:10])
+def test_report_notes_with_a_bad_character_are_refused(app, client, char, kind):
+    hospital = make_hospital(app)
+    url = f"/hospitals/{hospital}/reports/new"
+    data = report_form(csrf_token(client, url), report_date=today(), notes=f"a{char}b")
+    before = rows_written(app)
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert f"Notes holds {kind} at character 2" in page_text(response)
+    assert rows_written(app) == before
+
+
+def test_notes_keep_their_line_ends_and_tabs(app, client):
+    hospital = make_hospital(app)
+    url = f"/hospitals/{hospital}/reports/new"
+    data = report_form(csrf_token(client, url), report_date=today(), notes="one\r\n\ttwo")
+    assert client.post(url, data=data).status_code == 303
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[:6], ids=lambda v: repr(v)[:10])
+@pytest.mark.parametrize(
+    "field,label", [("display_name", "Name"), ("email", "Email")], ids=["name", "email"]
+)
+def test_an_account_field_with_a_bad_character_is_refused(app, client, char, kind, field, label):
+    from hospital_app.models import Account
+
+    values = {
+        "email": "nurse@example.org",
+        "display_name": "Nurse Joy",
+        "role": "viewer",
+        "password": "correct horse battery staple",
+        "password_again": "correct horse battery staple",
+        field: f"n{char}urse@example.org" if field == "email" else f"N{char}urse Joy",
+    }
+    before = count(app, Account)
+    response = client.post(
+        "/accounts/new", data={**values, "csrf_token": csrf_token(client, "/accounts/new")}
+    )
+    assert response.status_code == 422
+    assert f"{label} holds {kind} at character 2" in page_text(response)
+    assert count(app, Account) == before
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[:6], ids=lambda v: repr(v)[:10])
+def test_an_exception_reason_with_a_bad_character_is_refused(app, client, char, kind):
+    from test_settings import exception_form
+
+    from hospital_app.models import ClosingException
+
+    hospital = make_hospital(app)
+    url = "/settings/exceptions/new"
+    data = exception_form(csrf_token(client, url), hospital, reason=f"Lab{char} fixed")
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert f"Reason holds {kind} at character 4" in page_text(response)
+    assert count(app, ClosingException) == 0
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[:4], ids=lambda v: repr(v)[:10])
+def test_a_sign_in_email_with_a_bad_character_is_refused(app, anon, admin_id, char, kind):
+    from helpers import login
+
+    from hospital_app.models import LoginAttempt
+
+    before = count(app, LoginAttempt), count(app, AuditEntry)
+    response = login(anon, f"admin{char}@example.org")
+    assert response.status_code == 422
+    assert f"Email holds {kind} at character 6" in page_text(response)
+    assert (count(app, LoginAttempt), count(app, AuditEntry)) == before
+
+
+# Every list and export's query string: a NUL or a control character in a value or a name.
+QUERY_URLS = [
+    "/hospitals?q={}",
+    "/hospitals?region={}",
+    "/hospitals/export.csv?q={}",
+    "/reports?hospital={}",
+    "/reports?date_from={}",
+    "/reports/export.csv?region={}",
+    "/reports/export.csv?hospital={}",
+    "/accounts?q={}",
+    "/audit?user={}",
+    "/audit?date_from={}",
+    "/timeliness?region={}",
+    "/timeliness/export.csv?region={}",
+    "/entry?date={}",
+    "/entry?region={}",
+    "/?date={}",
+    "/?threshold={}",
+    "/reminders?date={}",
+    "/reports/import/prefilled.csv?date={}",
+    "/login?next={}",
+    "/hospitals?{}=1",
+]
+
+
+@pytest.mark.parametrize("url", QUERY_URLS)
+@pytest.mark.parametrize(
+    "char,kind", [BAD_CHARS[0], BAD_CHARS[2], BAD_CHARS[5]], ids=["nul", "esc", "rlo"]
+)
+def test_a_query_string_with_a_bad_character_is_a_400_that_says_why(app, client, url, char, kind):
+    from urllib.parse import quote
+
+    response = client.get(url.format(quote(f"x{char}")))
+    assert response.status_code == 400
+    text = page_text(response)
+    assert f"holds {kind} at character 2" in text
+    assert "The query parameter “" in text
+    # Not the start of a CSV download cut short: the whole error page.
+    assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[1:], ids=lambda v: repr(v)[:10])
+@pytest.mark.parametrize("column", ["notes", "hospital_code"])
+def test_an_import_cell_with_a_bad_character_is_refused(app, client, char, kind, column):
+    from test_import import HEADER, cells, csv_bytes, upload
+
+    make_hospital(app)
+    row = cells(report_date=today())
+    row[HEADER.index(column)] = f"x{char}y"
+    before = rows_written(app)
+    response = upload(client, csv_bytes([row]), csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    assert f"This cell holds {kind} at character 2" in page_text(response)
+    assert rows_written(app) == before
