@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
@@ -17,7 +17,7 @@ from . import rules
 from .conflicts import Compared, Conflict
 from .extensions import db
 from .saving import Outcome
-from .templating import conflict_message
+from .templating import conflict_message, known_args
 
 
 def see_other(endpoint: str, **values):
@@ -38,8 +38,9 @@ def list_status(page) -> int:
 
 
 def export_args() -> dict:
-    """This list's query string without its page: an export holds every page."""
-    return {k: v for k, v in request.args.items() if k != "page"}
+    """This list's query string (the names it reads) without its page: an export holds every
+    page."""
+    return {k: v for k, v in known_args().items() if k != "page"}
 
 
 class IdConverter(BaseConverter):
@@ -90,7 +91,13 @@ class CheckedForm(TextRules, FlaskForm):
 
 
 class CheckedArgs(TextRules, Form):
-    """A query string read as a form (no CSRF token: a GET changes nothing)."""
+    """A query string read as a form (no CSRF token: a GET changes nothing). Its field names
+    are the names the page's links may carry on (templating.known_args)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_request_context():
+            g.setdefault("query_names", set()).update(field.name for field in self)
 
 
 def check_query_string() -> None:

@@ -427,3 +427,56 @@ def test_an_import_cell_with_a_bad_character_is_refused(app, client, char, kind,
     assert response.status_code == 422
     assert f"This cell holds {kind} at character 2" in page_text(response)
     assert rows_written(app) == before
+
+
+# --- 4. Query-string names the app uses itself ------------------------------------------------
+
+OWN_NAMES = [
+    "endpoint=x",
+    "_method=POST",
+    "_external=1",
+    "_scheme=javascript",
+    "_anchor=x",
+    "hospital_id=2",
+    "report_id=3",
+    "account_id=1",
+    "values=1",
+]
+LINKED_PAGES = [
+    "/hospitals",
+    "/hospitals?sort=code",
+    "/reports",
+    "/accounts",
+    "/audit",
+    "/timeliness",
+    "/hospitals/{h}",
+    "/hospitals/{h}/history",
+    "/settings/exceptions",
+    "/dashboard/missing",
+    "/entry",
+]
+
+
+def hrefs(response) -> list[str]:
+    import re
+
+    return re.findall(r'href="([^"]*)"', response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("page", LINKED_PAGES)
+@pytest.mark.parametrize("own", OWN_NAMES)
+def test_a_query_name_the_app_uses_itself_changes_no_link(app, client, page, own):
+    first = make_hospital(app, code="A-0", reports=tuple({"report_date": today()} for _ in [0]))
+    for n in range(1, 7):  # more than a page (PER_PAGE is 5), so there are page links
+        make_hospital(app, code=f"A-{n}", name=f"Hospital {n}")
+    url = page.format(h=first)
+    plain = client.get(url)
+    joiner = "&" if "?" in url else "?"
+    response = client.get(f"{url}{joiner}{own}")
+    assert response.status_code == plain.status_code == 200
+    name = own.split("=")[0]
+    for href in hrefs(response):
+        assert f"{name}=" not in href
+        assert not href.startswith(("http:", "https:", "javascript:", "//"))
+        assert not href.endswith("#x")
+    assert sorted(hrefs(response)) == sorted(hrefs(plain))
