@@ -480,3 +480,56 @@ def test_a_query_name_the_app_uses_itself_changes_no_link(app, client, page, own
         assert not href.startswith(("http:", "https:", "javascript:", "//"))
         assert not href.endswith("#x")
     assert sorted(hrefs(response)) == sorted(hrefs(plain))
+
+
+# --- 5. Dates outside every date's range ------------------------------------------------------
+
+DATE_FILTERS = [
+    "/audit?date_to={}",
+    "/audit?date_from={}",
+    "/reports?date_from={}",
+    "/reports?date_to={}",
+    "/reports/export.csv?date_to={}",
+    "/timeliness?from={}",
+    "/timeliness?to={}",
+    "/timeliness/export.csv?to={}",
+    "/entry?date={}",
+    "/entry/grid?date={}",
+    "/?date={}",
+    "/dashboard/missing?date={}",
+    "/reminders?date={}",
+    "/reports/import/prefilled.csv?date={}",
+]
+BAD_DATES = [
+    ("9999-12-31", "The date cannot be after 31 Dec 2099."),
+    ("2100-01-01", "The date cannot be after 31 Dec 2099."),
+    ("0001-01-01", "The date cannot be before 1 Jan 2000."),
+    ("1999-12-31", "The date cannot be before 1 Jan 2000."),
+    ("10000-01-01", "“10000-01-01” is not a date"),
+    ("2026-02-30", "“2026-02-30” is not a date"),
+]
+
+
+@pytest.mark.parametrize("url", DATE_FILTERS)
+@pytest.mark.parametrize("value,message", BAD_DATES)
+def test_a_date_filter_outside_every_range_is_a_400_that_says_why(app, client, url, value, message):
+    make_hospital(app)
+    response = client.get(url.format(value))
+    assert response.status_code == 400
+    assert message in page_text(response)
+    assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("value,message", BAD_DATES[:4])
+def test_an_exception_date_outside_every_range_is_refused(app, client, value, message):
+    from test_settings import exception_form
+
+    from hospital_app.models import ClosingException
+
+    hospital = make_hospital(app)
+    url = "/settings/exceptions/new"
+    data = exception_form(csrf_token(client, url), hospital, date_to=value)
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert message in page_text(response)
+    assert count(app, ClosingException) == 0
