@@ -533,3 +533,37 @@ def test_an_exception_date_outside_every_range_is_refused(app, client, value, me
     assert response.status_code == 422
     assert message in page_text(response)
     assert count(app, ClosingException) == 0
+
+
+# --- 7. Absurd CSV headers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [101, 2_000, 32_000])
+def test_a_header_of_thousands_of_columns_is_refused_with_one_message(app, client, width):
+    from test_import import upload
+
+    make_hospital(app)
+    # One-letter names: 32,000 of them still fit in a line (64 kB).
+    header = ",".join("abcdefghij"[n % 10] for n in range(width))
+    before = rows_written(app)
+    response = upload(client, f"{header}\r\n".encode(), csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    text = page_text(response)
+    assert f"The header has {width:,} columns; a reports file has 12, so this is not one." in text
+    assert rows_written(app) == before
+
+
+def test_a_header_of_many_doubled_names_is_checked_in_one_pass(app, client, monkeypatch):
+    """Proof of the linear check: the header's names are counted once, not once per name."""
+    from test_import import HEADER, upload
+
+    from hospital_app.reports import importer
+
+    calls = []
+    real = importer.Counter
+    monkeypatch.setattr(importer, "Counter", lambda names: calls.append(len(names)) or real(names))
+    header = ",".join([*HEADER, *(["notes"] * 80)])
+    response = upload(client, f"{header}\r\n".encode(), csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    assert "The column “notes” appears more than once in the header." in page_text(response)
+    assert calls == [len(HEADER) + 80]
