@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
 from wtforms import Field, Form, HiddenField, IntegerField, SelectField, StringField
@@ -110,6 +111,59 @@ def check_query_string() -> None:
         for text in (key, *values):
             for message in rules.text_errors(text, f"The query parameter “{shown}”"):
                 abort(400, description=message)
+
+
+# --- Request bodies that cannot be read -------------------------------------------------------
+
+BODY_MESSAGE = (
+    "What your browser sent could not be read (it was cut short or wrongly encoded), so "
+    "nothing was saved. Go back and send it again."
+)
+
+
+class _GuardedInput:
+    """A request's wsgi.input whose read errors are the client's: werkzeug's BadRequest
+    (a 400 page) instead of the server's (gunicorn's InvalidChunkSize, ChunkMissingTerminator,
+    NoMoreData …, or an OSError of a dropped connection, which reach the 500 page)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guarded(self, read, *args):
+        try:
+            return read(*args)
+        except HTTPException:
+            raise
+        except Exception as error:  # every server's own classes: gunicorn's, OSError …
+            raise BadRequest(BODY_MESSAGE) from error
+
+    def read(self, *args):
+        return self._guarded(self._stream.read, *args)
+
+    def readline(self, *args):
+        return self._guarded(self._stream.readline, *args)
+
+    def readlines(self, *args):
+        return self._guarded(self._stream.readlines, *args)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class GuardedBody:
+    """WSGI middleware (the app factory wraps the app in it): every request body is read
+    through _GuardedInput, so a malformed one is a 400, whoever serves the app."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.input") is not None:
+            environ["wsgi.input"] = _GuardedInput(environ["wsgi.input"])
+        return self.wsgi_app(environ, start_response)
 
 
 # --- Forms that change a record --------------------------------------------------------------

@@ -567,3 +567,41 @@ def test_a_header_of_many_doubled_names_is_checked_in_one_pass(app, client, monk
     assert response.status_code == 422
     assert "The column “notes” appears more than once in the header." in page_text(response)
     assert calls == [len(HEADER) + 80]
+
+
+# --- 6. A request body that cannot be read ----------------------------------------------------
+# Through gunicorn over a raw socket: tests/e2e/test_bad_body.py. Here, a server's own read
+# errors, as gunicorn raises them (an exception that is neither werkzeug's nor an HTTP one).
+
+
+class BrokenBody:
+    """A wsgi.input whose reading fails as gunicorn's does on a malformed chunked body."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def read(self, *args):
+        raise self.error
+
+    readline = read
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("Invalid chunk size"), OSError("connection reset"), EOFError()],
+    ids=lambda e: type(e).__name__,
+)
+@pytest.mark.parametrize("path", ["/login", "/hospitals/new"])
+def test_a_body_that_cannot_be_read_is_a_400_page(app, client, path, error):
+    from hospital_app.web import BODY_MESSAGE
+
+    before = rows_written(app)
+    response = client.post(
+        path,
+        environ_overrides={"wsgi.input": BrokenBody(error), "wsgi.input_terminated": True},
+        headers={"Transfer-Encoding": "chunked"},
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert BODY_MESSAGE in page_text(response)
+    assert rows_written(app) == before
