@@ -110,6 +110,12 @@ def text_errors(text: str | None, name: str) -> list[str]:
     ]
 
 
+def without_forbidden(text: str) -> str:
+    """`text` without the characters text_errors() refuses: for what is only shown and was
+    never typed by the person (an uploaded file's name, as their browser sent it)."""
+    return _FORBIDDEN_CHARS.sub("", text)
+
+
 # --- Ids in URLs ------------------------------------------------------------------------------
 
 # The largest id any table can hold on every database (PostgreSQL's INTEGER): an id in a URL

@@ -3,6 +3,7 @@ fields of the lists' query strings."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from datetime import date
 
@@ -101,10 +102,24 @@ class CheckedArgs(TextRules, Form):
             g.setdefault("query_names", set()).update(field.name for field in self)
 
 
+ADDRESS_MESSAGE = (
+    "The address this request came from is not an IP address (check the proxy's "
+    "X-Forwarded-For header and the PROXY_COUNT setting)."
+)
+
+
 def check_query_string() -> None:
     """A 400 with the reason when a name or value of the query string holds a character no
-    text may hold (rules.text_errors). Run before every view (the app factory's
-    before_request), so that no parser, query or streamed export ever sees it."""
+    text may hold (rules.text_errors), or when the client's address (which sign-in
+    throttling stores; ProxyFix reads it from X-Forwarded-For) is not an IP address. Run
+    before every view (the app factory's before_request), so that no parser, query or
+    streamed export ever sees such a value."""
+    address = request.remote_addr
+    if address:  # none at all (a Unix socket) is left to the code that reads it
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            abort(400, description=ADDRESS_MESSAGE)
     for key, values in request.args.lists():
         # The name as typed, its unprintable characters spelled out (\x00).
         shown = rules.clip(key.encode("unicode_escape").decode("ascii"), 30)

@@ -605,3 +605,55 @@ def test_a_body_that_cannot_be_read_is_a_400_page(app, client, path, error):
     assert response.status_code == 400
     assert BODY_MESSAGE in page_text(response)
     assert rows_written(app) == before
+
+
+# --- 8. Relatives: headers the app reads, uploaded file names ---------------------------------
+
+
+@pytest.mark.parametrize("forwarded", ["x\x00y", "not-an-address", "1.2.3.4\u202e", "999.1.1.1"])
+def test_a_client_address_that_is_not_an_ip_address_is_a_400(migrated_url, forwarded):
+    from helpers import fresh_app
+
+    from hospital_app.models import LoginAttempt
+    from hospital_app.web import ADDRESS_MESSAGE
+
+    with fresh_app(migrated_url, PROXY_COUNT=1) as app:
+        client = app.test_client()
+        assert client.get("/login", headers={"X-Forwarded-For": forwarded}).status_code == 400
+        response = client.post(
+            "/login",
+            data={
+                "email": "a@example.org",
+                "password": "x" * 12,
+                "csrf_token": csrf_token(client, "/login"),
+            },
+            headers={"X-Forwarded-For": forwarded},
+        )
+        assert response.status_code == 400
+        assert ADDRESS_MESSAGE in page_text(response)
+        assert count(app, LoginAttempt) == 0
+
+
+def test_an_uploaded_file_name_is_shown_without_its_control_characters(app, client):
+    import io
+
+    from helpers import hidden_fields
+    from test_import import cells, csv_bytes
+
+    make_hospital(app)
+    token = csrf_token(client, "/reports/import")
+    checked = client.post(
+        "/reports/import",
+        data={
+            "csrf_token": token,
+            "dry_run": "y",
+            "file": (io.BytesIO(csv_bytes([cells(report_date=today())])), "we\x00ek\u202e.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert checked.status_code == 200
+    fields = hidden_fields(checked, "checked-")
+    assert fields["checked-filename"] == "week.csv"
+    response = client.post("/reports/import", data={"csrf_token": token, **fields})
+    assert response.status_code == 303
+    assert count(app, Report) == 2
