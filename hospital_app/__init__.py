@@ -25,6 +25,7 @@ from .review import signoff
 from .review.views import bp as review_bp
 from .settings.views import bp as settings_bp
 from .timeliness.views import bp as timeliness_bp
+from .web import GuardedBody, IdConverter, check_query_string
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
     cycle.register()
     signoff.register()
 
+    # Before the routes are added: their <int:…> ids are compiled with it.
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(check_query_string)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
@@ -81,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     cli.init_app(app)
 
+    app.wsgi_app = GuardedBody(app.wsgi_app)
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
