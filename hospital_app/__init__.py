@@ -22,6 +22,7 @@ from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
 from .settings.views import bp as settings_bp
 from .timeliness.views import bp as timeliness_bp
+from .web import IdConverter, check_query_string
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     trail.register()
     cycle.register()
 
+    # Before the routes are added: their <int:…> ids are compiled with it.
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(check_query_string)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

@@ -32,8 +32,9 @@ def _render(code: int, title: str, message: str):
 def http_error_page(error: HTTPException):
     """The page of a 4xx error: what went wrong, and that nothing was changed."""
     title, message = MESSAGES.get(error.code, (error.name, error.description))
-    if error.code in (403, 409) and error.description != type(error).description:
-        # policy.require() says why; nothing was written.
+    if error.description != type(error).description:
+        # The code that refused says why (policy.require(), a bad query string, a grid of
+        # no hospital …); nothing was written.
         message = f"{error.description} Nothing was changed."
     return _render(error.code, title, message)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, IntegerField, TextAreaField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
 from . import outliers, rules
@@ -34,6 +34,12 @@ class CountField(IntegerField):
             # The CSV import reads its count cells with the same function.
             self.data = None
             self.data = rules.parse_count(valuelist[0], self.short_name)
+
+    def pre_validate(self, form) -> None:
+        # InputRequired passes any non-empty text, white space too; parse_count reads white
+        # space alone as nothing typed, as the import does: the same message, not a NULL.
+        if self.data is None and not self.process_errors:
+            raise StopValidation(rules.COUNT_REQUIRED_MESSAGE)
 
 
 class ReportDateField(DateField):

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoMatch
 from wtforms import Field, Form, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from . import rules
 from .conflicts import Compared, Conflict
@@ -40,6 +42,69 @@ def export_args() -> dict:
     return {k: v for k, v in request.args.items() if k != "page"}
 
 
+class IdConverter(BaseConverter):
+    """`<int:…>` in every route: a record's id, 1 to rules.ID_MAX in ASCII digits. Anything
+    else (0, 2^31, 5,000 digits, "٣") matches no route: a 404, before any query. The app
+    factory installs it in place of werkzeug's int, which takes any length and any script's
+    digits."""
+
+    regex = r"[1-9][0-9]{0,9}"
+    weight = 50
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > rules.ID_MAX:
+            raise NoMatch()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+# --- Characters no field may hold -------------------------------------------------------------
+
+
+def _text_rule(form, field) -> None:
+    """rules.text_errors() on what was sent for `field` (before any filter changed it); its
+    message stops the field's other checks, so no query ever sees the text."""
+    for raw in field.raw_data or ():
+        if isinstance(raw, str):
+            for message in rules.text_errors(raw, field.label.text or field.short_name):
+                raise StopValidation(message)
+
+
+class TextRules:
+    """Mixed into every form base (FlaskForm's and plain Form's): every field of every form
+    checks the characters it was sent first (rules.text_errors)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [_text_rule, *field.validators]
+            return field
+
+
+class CheckedForm(TextRules, FlaskForm):
+    """A form that is posted (with its CSRF token): the base of every such form."""
+
+
+class CheckedArgs(TextRules, Form):
+    """A query string read as a form (no CSRF token: a GET changes nothing)."""
+
+
+def check_query_string() -> None:
+    """A 400 with the reason when a name or value of the query string holds a character no
+    text may hold (rules.text_errors). Run before every view (the app factory's
+    before_request), so that no parser, query or streamed export ever sees it."""
+    for key, values in request.args.lists():
+        # The name as typed, its unprintable characters spelled out (\x00).
+        shown = rules.clip(key.encode("unicode_escape").decode("ascii"), 30)
+        for text in (key, *values):
+            for message in rules.text_errors(text, f"The query parameter “{shown}”"):
+                abort(400, description=message)
+
+
 # --- Forms that change a record --------------------------------------------------------------
 
 
@@ -58,7 +123,7 @@ class VersionField(HiddenField):
         return "" if self.data is None else str(self.data)
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(CheckedForm):
     """A form that sends back the version of the record its page showed (conflicts.py).
 
     `conflict` is set (by saving.py) when someone else changed the record first; the page
@@ -178,14 +243,45 @@ class DayArg(StringField):
             self.day = day
 
 
-class PageArgs(Form):
+class PageField(IntegerField):
+    """?page=N: ASCII digits read by the rules' reader, so "abc", "٣" and a 5,000-digit
+    number each get a message (a 400), not Python's."""
+
+    PAGE_MAX = 10**6
+    TOO_SMALL = "Page numbers start at 1."
+    TOO_LARGE = f"There are not that many pages: page numbers go up to {PAGE_MAX:,} at most."
+
+    def __init__(self, label: str = "Page", **kwargs):
+        super().__init__(label, default=1, validators=[Optional()], **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            return
+        try:
+            self.data = rules.read_whole_number(raw)
+        except rules.TooLarge:
+            raise ValueError(self.TOO_LARGE) from None
+        except ValueError:
+            raise ValueError(
+                f"“{rules.clip(raw, 20)}” is not a page number: write a whole number, like 2."
+            ) from None
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()
+        if self.data is not None and self.data < 1:
+            raise StopValidation(self.TOO_SMALL)
+        if self.data is not None and self.data > self.PAGE_MAX:
+            raise StopValidation(self.TOO_LARGE)
+
+
+class PageArgs(CheckedArgs):
     """?page=N, checked: a page number that is not one gets a message, not a 500. Plain
     Form: a GET changes nothing, so it needs no CSRF token."""
 
-    page = IntegerField(
-        default=1,
-        validators=[Optional(), NumberRange(min=1, max=10**6, message="Page numbers start at 1.")],
-    )
+    page = PageField()
 
     def page_number(self) -> int:
         return self.page.data or 1

@@ -254,7 +254,7 @@ def test_list_pages_keep_the_filters(app, client):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("?page=abc", "Not a valid integer value"),
+        ("?page=abc", "“abc” is not a page number"),
         ("?page=0", "Page numbers start at 1."),
         ("?page=-3", "Page numbers start at 1."),
         ("?ownership=state", "“state” is not one of the choices."),
@@ -342,7 +342,7 @@ def test_bad_page_on_detail_is_a_message(app, client):
     hospital_id = make_hospital(app)
     response = client.get(f"/hospitals/{hospital_id}?page=x")
     assert response.status_code == 400
-    assert "Not a valid integer value" in page_text(response)
+    assert "“x” is not a page number" in page_text(response)
 
 
 # --- Edit ------------------------------------------------------------------------------------

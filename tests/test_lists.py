@@ -181,7 +181,7 @@ def test_filter_form_and_export_link_keep_the_sort(app, client, five):
         ("?sort=", "Sort: “” is not one of the choices."),
         ("?sort=--name", "Sort: “--name” is not one of the choices."),
         ("?region=Atlantis", "Region: No hospital is in the region “Atlantis”."),
-        ("?page=x&sort=code", "Not a valid integer value"),
+        ("?page=x&sort=code", "“x” is not a page number"),
     ],
 )
 def test_bad_sort_or_region_is_a_400_with_a_message(client, five, query_string, message):
@@ -350,7 +350,7 @@ def test_reports_empty_states_say_what_to_do(app, client):
         ("?region=Nowhere", "Region: No hospital is in the region “Nowhere”."),
         ("?sort=hospital", "Sort: “hospital” is not one of the choices."),
         ("?page=0", "Page numbers start at 1."),
-        ("?page=abc", "Not a valid integer value"),
+        ("?page=abc", "“abc” is not a page number"),
     ],
 )
 def test_bad_stats_query_strings_get_a_400_with_a_message(client, network, query_string, message):

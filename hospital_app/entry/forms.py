@@ -7,17 +7,15 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import Form
 
 from .. import rules
 from ..models import Report
 from ..report_entry import ReportForm
-from ..web import DayArg, RegionFilter
+from ..web import CheckedArgs, CheckedForm, DayArg, RegionFilter
 
 
-class EntryArgs(Form):
+class EntryArgs(CheckedArgs):
     date = DayArg()
     region = RegionFilter()
 
@@ -46,7 +44,7 @@ class EntryArgs(Form):
 _ROW_NAME = re.compile(r"^h([1-9][0-9]{0,17})-")
 
 
-class GridForm(FlaskForm):
+class GridForm(CheckedForm):
     """The grid page's one CSRF token; its rows are report forms without one of their own."""
 
 

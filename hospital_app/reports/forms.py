@@ -10,14 +10,13 @@ import hmac
 from collections.abc import Sequence
 
 from flask import current_app, request
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectChoice, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import rules
 from ..report_entry import ReportDateField
-from ..web import Choice, PageArgs, RegionFilter
+from ..web import CheckedForm, Choice, PageArgs, RegionFilter
 
 
 class ReportFilters(PageArgs):
@@ -70,7 +69,7 @@ class ReportFilters(PageArgs):
         return self.sort.data != "date"
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CheckedForm):
     # Any file name is accepted: the importer checks what is inside, and says what is wrong.
     file = FileField(
         "CSV file",
@@ -90,7 +89,7 @@ class ImportForm(FlaskForm):
         return next((f for f in self.visible_fields() if f.errors), self.file)
 
 
-class CheckedFileForm(FlaskForm):
+class CheckedFileForm(CheckedForm):
     """The "Import these reports" button under a clean dry run: it sends the file that was
     checked back, so that the person need not choose it again.
 

@@ -287,7 +287,16 @@ class _Importer:
             index = self.columns.get(name)
             return cells[index] if index is not None and index < len(cells) else ""
 
-        errors: list[tuple[str, str]] = []
+        # The characters no text may hold (the forms' rule): such a row is checked no further.
+        errors: list[tuple[str, str]] = [
+            (name, message)
+            for name in self.columns
+            for message in rules.text_errors(cell(name), "This cell")
+        ]
+        if errors:
+            for name, message in errors:
+                self.result.add_error(line, name, message)
+            return None
         code = rules.normalise_code(restore(cell("hospital_code")))
         hospital = self.hospitals.get(code)
         if not code:

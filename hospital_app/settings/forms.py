@@ -71,7 +71,9 @@ class WholeNumberField(IntegerField):
         if not raw:
             return
         try:
-            self.data = int(raw)
+            self.data = rules.read_whole_number(raw)
+        except rules.TooLarge:
+            raise ValueError(f"“{rules.clip(raw, 20)}” is too large. {self.message}") from None
         except ValueError:
             raise ValueError(
                 f"“{rules.clip(raw, 20)}” is not a whole number. {self.message}"

@@ -1,0 +1,429 @@
+"""Bad input of any kind gets a clear 4xx with the reason, and writes nothing (issue 14, point 1).
+
+Each section is one class of bad input; every case asserts the status, the message a person
+reads, and that no row was written or changed. The rules themselves live in rules.py (README,
+"Bad input")."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import (
+    count,
+    csrf_token,
+    fetch,
+    form_data,
+    make_hospital,
+    new_hospital_form,
+    page_text,
+    report_form,
+    report_values,
+    today,
+)
+
+from hospital_app import rules
+from hospital_app.models import AuditEntry, Hospital, Report
+from hospital_app.rules import CAPACITY_FIELDS, DAY_FIGURES
+
+# --- 1. White space alone in a count ----------------------------------------------------------
+
+# Every kind of white space a browser can send: str.split() and str.strip() know them all.
+SPACES = [
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\u00a0",  # no-break space
+    "\u2003",  # em space
+    "\u202f",  # narrow no-break space
+    "\u3000",  # ideographic space
+    "\u2028",  # line separator
+    " \u00a0\t ",
+]
+COUNT_FIELDS = ["beds_total", "beds_occupied", "deaths"]
+
+
+def rows_written(app) -> tuple[int, int, int]:
+    return count(app, Hospital), count(app, Report), count(app, AuditEntry)
+
+
+@pytest.mark.parametrize("space", SPACES, ids=repr)
+@pytest.mark.parametrize("field", COUNT_FIELDS)
+def test_a_count_of_white_space_on_the_new_hospital_form_is_required(app, client, field, space):
+    csrf = csrf_token(client)
+    before = rows_written(app)
+    response = client.post("/hospitals/new", data=new_hospital_form(csrf, **{field: space}))
+    assert response.status_code == 422
+    assert rules.COUNT_REQUIRED_MESSAGE in page_text(response)
+    assert rows_written(app) == before == (0, 0, before[2])
+
+
+@pytest.mark.parametrize("space", SPACES, ids=repr)
+@pytest.mark.parametrize("field", COUNT_FIELDS)
+def test_a_count_of_white_space_on_a_new_report_is_required(app, client, field, space):
+    hospital = make_hospital(app)
+    before = rows_written(app)
+    url = f"/hospitals/{hospital}/reports/new"
+    data = report_form(csrf_token(client, url), report_date=today(), **{field: space})
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert rules.COUNT_REQUIRED_MESSAGE in page_text(response)
+    assert rows_written(app) == before
+
+
+@pytest.mark.parametrize("space", SPACES, ids=repr)
+@pytest.mark.parametrize("field", COUNT_FIELDS)
+def test_a_count_of_white_space_on_an_edited_report_is_required(app, client, field, space):
+    make_hospital(app)
+    with app.app_context():
+        from hospital_app.extensions import db
+
+        report_id = db.session.scalar(db.select(Report.id))
+    stored = fetch(app, Report, report_id)
+    url = f"/reports/{report_id}/edit"
+    html = client.get(url).get_data(as_text=True)
+    version = html.split('name="version" type="hidden" value="')[1].split('"')[0]
+    data = {**report_form(csrf_token(client, url), **{field: space}), "version": version}
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert rules.COUNT_REQUIRED_MESSAGE in page_text(response)
+    after = fetch(app, Report, report_id)
+    assert (after.version, getattr(after, field)) == (stored.version, getattr(stored, field))
+
+
+@pytest.mark.parametrize("space", SPACES, ids=repr)
+@pytest.mark.parametrize("field", ["beds_total", "beds_occupied"])
+def test_a_count_of_white_space_in_the_grid_is_required(app, client, field, space):
+    hospital = make_hospital(app, code="G-1")
+    url = f"/entry/grid?date={today().isoformat()}"
+    values = form_data(report_values())
+    data = {f"h{hospital}-{n}": values[n] for n in (*DAY_FIGURES, *CAPACITY_FIELDS)}
+    data[f"h{hospital}-{field}"] = space
+    before = rows_written(app)
+    response = client.post(url, data={**data, "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 422
+    assert rules.COUNT_REQUIRED_MESSAGE in page_text(response)
+    assert rows_written(app) == before
+
+
+# --- 3. Numbers outside every range -----------------------------------------------------------
+
+# Every route with an id, as a GET (the pages) or a POST (the buttons).
+ID_ROUTES = [
+    ("get", "/hospitals/{}"),
+    ("get", "/hospitals/{}/edit"),
+    ("post", "/hospitals/{}/edit"),
+    ("get", "/hospitals/{}/history"),
+    ("get", "/hospitals/{}/archive"),
+    ("post", "/hospitals/{}/restore"),
+    ("get", "/hospitals/{}/reports/new"),
+    ("post", "/hospitals/{}/reports/new"),
+    ("get", "/reports/{}/edit"),
+    ("get", "/reports/{}/history"),
+    ("get", "/reports/{}/delete"),
+    ("post", "/reports/{}/delete"),
+    ("get", "/accounts/{}/edit"),
+    ("get", "/accounts/{}/history"),
+    ("get", "/accounts/{}/password"),
+    ("get", "/accounts/{}/deactivate"),
+    ("post", "/accounts/{}/activate"),
+    ("post", "/settings/exceptions/{}/end"),
+    ("get", "/hospitals/{}/stats/new"),
+]
+BAD_IDS = [
+    "0",
+    "2147483648",  # 2^31: past PostgreSQL's INTEGER
+    "9223372036854775808",  # 2^63: past SQLite's
+    "9" * 5000,  # past Python's int() limit of 4,300 digits
+    "٣",  # Arabic-Indic three
+    "３",  # fullwidth three
+    "00001",
+]
+
+
+@pytest.mark.parametrize("method,route", ID_ROUTES)
+@pytest.mark.parametrize("bad", BAD_IDS, ids=lambda v: v[:12])
+def test_an_id_outside_every_range_is_a_404(app, client, method, route, bad):
+    make_hospital(app)
+    before = rows_written(app)
+    response = getattr(client, method)(route.format(bad), data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 404
+    assert "Page not found" in page_text(response)
+    assert rows_written(app) == before
+
+
+def test_the_largest_id_is_an_ordinary_404(app, client):
+    response = client.get(f"/hospitals/{rules.ID_MAX}")
+    assert response.status_code == 404
+
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (HUGE, "Total beds is too large: Total beds must be a whole number from 0 to 100,000."),
+        ("1" + "0" * 12, "Total beds is too large"),
+        ("0" * 5000 + "7", None),  # leading zeros are no size: 7 beds, a rule then says why
+        ("-" + HUGE, "Total beds is too large"),
+        ("٣", "Total beds must be a whole number from 0 to 100,000, not “٣”."),
+        ("３", "Total beds must be a whole number from 0 to 100,000, not “３”."),
+        ("1e3", "must be a whole number"),
+    ],
+    ids=lambda v: str(v)[:12],
+)
+def test_a_count_of_too_many_digits_or_other_digits_says_why(app, client, value, message):
+    csrf = csrf_token(client)
+    before = rows_written(app)
+    response = client.post("/hospitals/new", data=new_hospital_form(csrf, beds_total=value))
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "Exceeds the limit" not in text
+    if message:
+        assert message in text
+    assert rows_written(app) == before
+
+
+def test_an_import_cell_of_5000_digits_says_too_large(app, client):
+    make_hospital(app)
+    from test_import import HEADER, cells, csv_bytes, upload
+
+    data = csv_bytes([cells(beds_occupied=HUGE, report_date=today())], header=HEADER)
+    before = rows_written(app)
+    response = upload(client, data, csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "Occupied beds is too large" in text
+    assert "Exceeds the limit" not in text
+    assert rows_written(app) == before
+
+
+PAGE_LISTS = [
+    "/hospitals",
+    "/reports",
+    "/accounts",
+    "/audit",
+    "/timeliness",
+    "/dashboard/missing",
+    "/settings/exceptions",
+]
+
+
+@pytest.mark.parametrize("url", PAGE_LISTS)
+@pytest.mark.parametrize(
+    "page,message",
+    [
+        (HUGE, "There are not that many pages"),
+        ("99999999999", "There are not that many pages"),
+        ("1000001", "There are not that many pages"),
+        ("0", "Page numbers start at 1."),
+        ("-1", "Page numbers start at 1."),
+        ("abc", "“abc” is not a page number"),
+        ("٣", "“٣” is not a page number"),
+        ("1_0", "“1_0” is not a page number"),
+    ],
+    ids=lambda v: str(v)[:12],
+)
+def test_a_page_number_outside_every_range_is_a_400_that_says_why(client, url, page, message):
+    response = client.get(f"{url}?page={page}")
+    assert response.status_code == 400
+    assert message in page_text(response)
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (HUGE, "is too large. Enter a number of days from 0 to 366"),
+        ("٣", "“٣” is not a whole number."),
+        ("+3", "“+3” is not a whole number."),
+        ("1_0", "“1_0” is not a whole number."),
+    ],
+    ids=lambda v: str(v)[:12],
+)
+def test_a_setting_of_too_many_or_other_digits_says_why(app, client, value, message):
+    from hospital_app.models import ReportingSettings
+
+    html = client.get("/settings").get_data(as_text=True)
+    version = html.split('name="version" type="hidden" value="')[1].split('"')[0]
+    data = {
+        "csrf_token": csrf_token(client, "/settings"),
+        "version": version,
+        "deadline_time": "12:00",
+        "deadline_day_offset": "1",
+        "close_after_days": value,
+    }
+    response = client.post("/settings", data=data)
+    assert response.status_code == 422
+    assert message in page_text(response)
+    assert count(app, ReportingSettings) == 0
+
+
+# --- 2. Characters no text may hold -----------------------------------------------------------
+
+# (character, how the message names it). Tab, line feed and carriage return are white space.
+BAD_CHARS = [
+    ("\x00", "a NUL character (U+0000)"),
+    ("\x01", "a control character (U+0001)"),
+    ("\x1b", "a control character (U+001B)"),
+    ("\x7f", "a control character (U+007F)"),
+    ("\x85", "a control character (U+0085)"),
+    ("\u202e", "a text-direction control character (U+202E)"),
+    ("\u202a", "a text-direction control character (U+202A)"),
+    ("\u2066", "a text-direction control character (U+2066)"),
+    ("\u2069", "a text-direction control character (U+2069)"),
+    ("\uffff", "a non-character (U+FFFF)"),
+]
+
+
+def test_the_text_rule_itself():
+    assert rules.text_errors("Line one\r\n\tline two", "Notes") == []
+    assert rules.text_errors("ok\ud800", "Notes") == [
+        "Notes holds a broken character (lone surrogate) (U+D800) at character 3, which cannot "
+        "be stored: remove it and try again."
+    ]
+
+
+def hospital_rows(app):
+    with app.app_context():
+        from hospital_app.extensions import db
+
+        return db.session.execute(db.select(Hospital.name, Hospital.region)).all()
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS, ids=lambda v: repr(v)[:10])
+@pytest.mark.parametrize("field,label", [("name", "Name"), ("region", "Region"), ("city", "City")])
+def test_a_hospital_field_with_a_bad_character_is_refused(app, client, char, kind, field, label):
+    csrf = csrf_token(client)
+    data = new_hospital_form(csrf, **{field: f"North{char}side"})
+    before = rows_written(app)
+    response = client.post("/hospitals/new", data=data)
+    assert response.status_code == 422
+    assert f"{label} holds {kind} at character 6" in page_text(response)
+    assert rows_written(app) == before
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS, ids=lambda v: repr(v)[:10])
+def test_report_notes_with_a_bad_character_are_refused(app, client, char, kind):
+    hospital = make_hospital(app)
+    url = f"/hospitals/{hospital}/reports/new"
+    data = report_form(csrf_token(client, url), report_date=today(), notes=f"a{char}b")
+    before = rows_written(app)
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert f"Notes holds {kind} at character 2" in page_text(response)
+    assert rows_written(app) == before
+
+
+def test_notes_keep_their_line_ends_and_tabs(app, client):
+    hospital = make_hospital(app)
+    url = f"/hospitals/{hospital}/reports/new"
+    data = report_form(csrf_token(client, url), report_date=today(), notes="one\r\n\ttwo")
+    assert client.post(url, data=data).status_code == 303
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[:6], ids=lambda v: repr(v)[:10])
+@pytest.mark.parametrize(
+    "field,label", [("display_name", "Name"), ("email", "Email")], ids=["name", "email"]
+)
+def test_an_account_field_with_a_bad_character_is_refused(app, client, char, kind, field, label):
+    from hospital_app.models import Account
+
+    values = {
+        "email": "nurse@example.org",
+        "display_name": "Nurse Joy",
+        "role": "viewer",
+        "password": "correct horse battery staple",
+        "password_again": "correct horse battery staple",
+        field: f"n{char}urse@example.org" if field == "email" else f"N{char}urse Joy",
+    }
+    before = count(app, Account)
+    response = client.post(
+        "/accounts/new", data={**values, "csrf_token": csrf_token(client, "/accounts/new")}
+    )
+    assert response.status_code == 422
+    assert f"{label} holds {kind} at character 2" in page_text(response)
+    assert count(app, Account) == before
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[:6], ids=lambda v: repr(v)[:10])
+def test_an_exception_reason_with_a_bad_character_is_refused(app, client, char, kind):
+    from test_settings import exception_form
+
+    from hospital_app.models import ClosingException
+
+    hospital = make_hospital(app)
+    url = "/settings/exceptions/new"
+    data = exception_form(csrf_token(client, url), hospital, reason=f"Lab{char} fixed")
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert f"Reason holds {kind} at character 4" in page_text(response)
+    assert count(app, ClosingException) == 0
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[:4], ids=lambda v: repr(v)[:10])
+def test_a_sign_in_email_with_a_bad_character_is_refused(app, anon, admin_id, char, kind):
+    from helpers import login
+
+    from hospital_app.models import LoginAttempt
+
+    before = count(app, LoginAttempt), count(app, AuditEntry)
+    response = login(anon, f"admin{char}@example.org")
+    assert response.status_code == 422
+    assert f"Email holds {kind} at character 6" in page_text(response)
+    assert (count(app, LoginAttempt), count(app, AuditEntry)) == before
+
+
+# Every list and export's query string: a NUL or a control character in a value or a name.
+QUERY_URLS = [
+    "/hospitals?q={}",
+    "/hospitals?region={}",
+    "/hospitals/export.csv?q={}",
+    "/reports?hospital={}",
+    "/reports?date_from={}",
+    "/reports/export.csv?region={}",
+    "/reports/export.csv?hospital={}",
+    "/accounts?q={}",
+    "/audit?user={}",
+    "/audit?date_from={}",
+    "/timeliness?region={}",
+    "/timeliness/export.csv?region={}",
+    "/entry?date={}",
+    "/entry?region={}",
+    "/?date={}",
+    "/?threshold={}",
+    "/reminders?date={}",
+    "/reports/import/prefilled.csv?date={}",
+    "/login?next={}",
+    "/hospitals?{}=1",
+]
+
+
+@pytest.mark.parametrize("url", QUERY_URLS)
+@pytest.mark.parametrize(
+    "char,kind", [BAD_CHARS[0], BAD_CHARS[2], BAD_CHARS[5]], ids=["nul", "esc", "rlo"]
+)
+def test_a_query_string_with_a_bad_character_is_a_400_that_says_why(app, client, url, char, kind):
+    from urllib.parse import quote
+
+    response = client.get(url.format(quote(f"x{char}")))
+    assert response.status_code == 400
+    text = page_text(response)
+    assert f"holds {kind} at character 2" in text
+    assert "The query parameter “" in text
+    # Not the start of a CSV download cut short: the whole error page.
+    assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("char,kind", BAD_CHARS[1:], ids=lambda v: repr(v)[:10])
+@pytest.mark.parametrize("column", ["notes", "hospital_code"])
+def test_an_import_cell_with_a_bad_character_is_refused(app, client, char, kind, column):
+    from test_import import HEADER, cells, csv_bytes, upload
+
+    make_hospital(app)
+    row = cells(report_date=today())
+    row[HEADER.index(column)] = f"x{char}y"
+    before = rows_written(app)
+    response = upload(client, csv_bytes([row]), csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    assert f"This cell holds {kind} at character 2" in page_text(response)
+    assert rows_written(app) == before
