@@ -22,7 +22,7 @@ from .reminders.views import bp as reminders_bp
 from .reports.views import bp as reports_bp
 from .settings.views import bp as settings_bp
 from .timeliness.views import bp as timeliness_bp
-from .web import IdConverter, check_query_string
+from .web import GuardedBody, IdConverter, check_query_string
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     cli.init_app(app)
 
+    app.wsgi_app = GuardedBody(app.wsgi_app)
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)

@@ -110,6 +110,12 @@ def text_errors(text: str | None, name: str) -> list[str]:
     ]
 
 
+def without_forbidden(text: str) -> str:
+    """`text` without the characters text_errors() refuses: for what is only shown and was
+    never typed by the person (an uploaded file's name, as their browser sent it)."""
+    return _FORBIDDEN_CHARS.sub("", text)
+
+
 # --- Ids in URLs ------------------------------------------------------------------------------
 
 # The largest id any table can hold on every database (PostgreSQL's INTEGER): an id in a URL
@@ -277,19 +283,37 @@ REPORT_DATE_REQUIRED_MESSAGE = "Enter the date the figures are for."
 
 
 def parse_report_date(text: str | None) -> date | None:
-    """A date typed as year-month-day (the form, the import, a list's filters, ?date=); None
-    when nothing was typed. Raises ValueError with the message to show when it is not one.
-    Whether the date may carry a report is report_date_errors'."""
+    """A date typed as year-month-day (the form, the import, every filter, ?date=); None
+    when nothing was typed. Raises ValueError with the message to show when it is not one,
+    or lies outside every date's range (date_range_errors). Whether the date may carry a
+    report is report_date_errors'."""
     text = (text or "").strip()
     if not text:
         return None
     try:
-        return datetime.strptime(text, REPORT_DATE_FORMAT).date()
+        value = datetime.strptime(text, REPORT_DATE_FORMAT).date()
     except ValueError:
         raise ValueError(
             f"“{clip(text, 20)}” is not a date: write it as year-month-day, "
             f"like {today().isoformat()}."
         ) from None
+    for message in date_range_errors(value):
+        raise ValueError(message)
+    return value
+
+
+# Every date anyone types (a report's, a filter's, an exception's) lies in this range: the
+# arithmetic done with a date (a day after it, a year of trends before it, local midnight in
+# UTC) then stays inside the calendar, and nothing sensible is refused.
+LATEST_DATE = date(2099, 12, 31)
+
+
+def date_range_errors(value: date) -> list[str]:
+    if value < EARLIEST_REPORT_DATE:
+        return [f"The date cannot be before {day_text(EARLIEST_REPORT_DATE)}."]
+    if value > LATEST_DATE:
+        return [f"The date cannot be after {day_text(LATEST_DATE)}."]
+    return []
 
 
 def day_text(value: date) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 
 from . import rules
 
@@ -79,10 +79,19 @@ def conflict_message(conflict) -> str:
     )
 
 
+def known_args() -> dict[str, str]:
+    """The query arguments of this request that the page itself reads: those its query-string
+    forms (web.CheckedArgs) declared. Any other name (?endpoint=, ?_external=, ?hospital_id=,
+    a typo) is not carried into the page's links: url_for() would take it as its own
+    argument and fail or change the link."""
+    names = g.get("query_names") or ()
+    return {key: value for key, value in request.args.items() if key in names}
+
+
 def url_with(**changes) -> str:
     """This page's URL with some query arguments changed (None drops one): pagination and
-    filter links keep every other argument."""
-    args = request.args.to_dict()
+    filter links keep every other argument the page reads (known_args)."""
+    args = known_args()
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
@@ -103,6 +112,8 @@ def init_app(app: Flask, **helpers) -> None:
         people_dates=people_dates,
         conflict_message=conflict_message,
     )
-    app.jinja_env.globals.update(url_with=url_with, rules=rules, today=rules.today, **helpers)
+    app.jinja_env.globals.update(
+        url_with=url_with, known_args=known_args, rules=rules, today=rules.today, **helpers
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -3,11 +3,13 @@ fields of the lists' query strings."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
 from wtforms import Field, Form, HiddenField, IntegerField, SelectField, StringField
@@ -17,7 +19,7 @@ from . import rules
 from .conflicts import Compared, Conflict
 from .extensions import db
 from .saving import Outcome
-from .templating import conflict_message
+from .templating import conflict_message, known_args
 
 
 def see_other(endpoint: str, **values):
@@ -38,8 +40,9 @@ def list_status(page) -> int:
 
 
 def export_args() -> dict:
-    """This list's query string without its page: an export holds every page."""
-    return {k: v for k, v in request.args.items() if k != "page"}
+    """This list's query string (the names it reads) without its page: an export holds every
+    page."""
+    return {k: v for k, v in known_args().items() if k != "page"}
 
 
 class IdConverter(BaseConverter):
@@ -90,19 +93,92 @@ class CheckedForm(TextRules, FlaskForm):
 
 
 class CheckedArgs(TextRules, Form):
-    """A query string read as a form (no CSRF token: a GET changes nothing)."""
+    """A query string read as a form (no CSRF token: a GET changes nothing). Its field names
+    are the names the page's links may carry on (templating.known_args)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_request_context():
+            g.setdefault("query_names", set()).update(field.name for field in self)
+
+
+ADDRESS_MESSAGE = (
+    "The address this request came from is not an IP address (check the proxy's "
+    "X-Forwarded-For header and the PROXY_COUNT setting)."
+)
 
 
 def check_query_string() -> None:
     """A 400 with the reason when a name or value of the query string holds a character no
-    text may hold (rules.text_errors). Run before every view (the app factory's
-    before_request), so that no parser, query or streamed export ever sees it."""
+    text may hold (rules.text_errors), or when the client's address (which sign-in
+    throttling stores; ProxyFix reads it from X-Forwarded-For) is not an IP address. Run
+    before every view (the app factory's before_request), so that no parser, query or
+    streamed export ever sees such a value."""
+    address = request.remote_addr
+    if address:  # none at all (a Unix socket) is left to the code that reads it
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            abort(400, description=ADDRESS_MESSAGE)
     for key, values in request.args.lists():
         # The name as typed, its unprintable characters spelled out (\x00).
         shown = rules.clip(key.encode("unicode_escape").decode("ascii"), 30)
         for text in (key, *values):
             for message in rules.text_errors(text, f"The query parameter “{shown}”"):
                 abort(400, description=message)
+
+
+# --- Request bodies that cannot be read -------------------------------------------------------
+
+BODY_MESSAGE = (
+    "What your browser sent could not be read (it was cut short or wrongly encoded), so "
+    "nothing was saved. Go back and send it again."
+)
+
+
+class _GuardedInput:
+    """A request's wsgi.input whose read errors are the client's: werkzeug's BadRequest
+    (a 400 page) instead of the server's (gunicorn's InvalidChunkSize, ChunkMissingTerminator,
+    NoMoreData …, or an OSError of a dropped connection, which reach the 500 page)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guarded(self, read, *args):
+        try:
+            return read(*args)
+        except HTTPException:
+            raise
+        except Exception as error:  # every server's own classes: gunicorn's, OSError …
+            raise BadRequest(BODY_MESSAGE) from error
+
+    def read(self, *args):
+        return self._guarded(self._stream.read, *args)
+
+    def readline(self, *args):
+        return self._guarded(self._stream.readline, *args)
+
+    def readlines(self, *args):
+        return self._guarded(self._stream.readlines, *args)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class GuardedBody:
+    """WSGI middleware (the app factory wraps the app in it): every request body is read
+    through _GuardedInput, so a malformed one is a 400, whoever serves the app."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.input") is not None:
+            environ["wsgi.input"] = _GuardedInput(environ["wsgi.input"])
+        return self.wsgi_app(environ, start_response)
 
 
 # --- Forms that change a record --------------------------------------------------------------

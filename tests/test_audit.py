@@ -292,7 +292,7 @@ def test_audit_page_filters_by_person_record_type_and_dates(app, client, csrf, a
     [
         ("?user=999999", "is not one of the choices"),
         ("?record_type=patient", "is not one of the choices"),
-        ("?date_from=yesterday", "Not a valid date value"),
+        ("?date_from=yesterday", "“yesterday” is not a date"),
         ("?date_from=2024-05-02&date_to=2024-05-01", "The end date is before the start date."),
         ("?page=0", "Page numbers start at 1."),
         ("?hospital=999999", "is not one of the choices"),

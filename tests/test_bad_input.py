@@ -427,3 +427,233 @@ def test_an_import_cell_with_a_bad_character_is_refused(app, client, char, kind,
     assert response.status_code == 422
     assert f"This cell holds {kind} at character 2" in page_text(response)
     assert rows_written(app) == before
+
+
+# --- 4. Query-string names the app uses itself ------------------------------------------------
+
+OWN_NAMES = [
+    "endpoint=x",
+    "_method=POST",
+    "_external=1",
+    "_scheme=javascript",
+    "_anchor=x",
+    "hospital_id=2",
+    "report_id=3",
+    "account_id=1",
+    "values=1",
+]
+LINKED_PAGES = [
+    "/hospitals",
+    "/hospitals?sort=code",
+    "/reports",
+    "/accounts",
+    "/audit",
+    "/timeliness",
+    "/hospitals/{h}",
+    "/hospitals/{h}/history",
+    "/settings/exceptions",
+    "/dashboard/missing",
+    "/entry",
+]
+
+
+def hrefs(response) -> list[str]:
+    import re
+
+    return re.findall(r'href="([^"]*)"', response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("page", LINKED_PAGES)
+@pytest.mark.parametrize("own", OWN_NAMES)
+def test_a_query_name_the_app_uses_itself_changes_no_link(app, client, page, own):
+    first = make_hospital(app, code="A-0", reports=tuple({"report_date": today()} for _ in [0]))
+    for n in range(1, 7):  # more than a page (PER_PAGE is 5), so there are page links
+        make_hospital(app, code=f"A-{n}", name=f"Hospital {n}")
+    url = page.format(h=first)
+    plain = client.get(url)
+    joiner = "&" if "?" in url else "?"
+    response = client.get(f"{url}{joiner}{own}")
+    assert response.status_code == plain.status_code == 200
+    name = own.split("=")[0]
+    for href in hrefs(response):
+        assert f"{name}=" not in href
+        assert not href.startswith(("http:", "https:", "javascript:", "//"))
+        assert not href.endswith("#x")
+    assert sorted(hrefs(response)) == sorted(hrefs(plain))
+
+
+# --- 5. Dates outside every date's range ------------------------------------------------------
+
+DATE_FILTERS = [
+    "/audit?date_to={}",
+    "/audit?date_from={}",
+    "/reports?date_from={}",
+    "/reports?date_to={}",
+    "/reports/export.csv?date_to={}",
+    "/timeliness?from={}",
+    "/timeliness?to={}",
+    "/timeliness/export.csv?to={}",
+    "/entry?date={}",
+    "/entry/grid?date={}",
+    "/?date={}",
+    "/dashboard/missing?date={}",
+    "/reminders?date={}",
+    "/reports/import/prefilled.csv?date={}",
+]
+BAD_DATES = [
+    ("9999-12-31", "The date cannot be after 31 Dec 2099."),
+    ("2100-01-01", "The date cannot be after 31 Dec 2099."),
+    ("0001-01-01", "The date cannot be before 1 Jan 2000."),
+    ("1999-12-31", "The date cannot be before 1 Jan 2000."),
+    ("10000-01-01", "“10000-01-01” is not a date"),
+    ("2026-02-30", "“2026-02-30” is not a date"),
+]
+
+
+@pytest.mark.parametrize("url", DATE_FILTERS)
+@pytest.mark.parametrize("value,message", BAD_DATES)
+def test_a_date_filter_outside_every_range_is_a_400_that_says_why(app, client, url, value, message):
+    make_hospital(app)
+    response = client.get(url.format(value))
+    assert response.status_code == 400
+    assert message in page_text(response)
+    assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("value,message", BAD_DATES[:4])
+def test_an_exception_date_outside_every_range_is_refused(app, client, value, message):
+    from test_settings import exception_form
+
+    from hospital_app.models import ClosingException
+
+    hospital = make_hospital(app)
+    url = "/settings/exceptions/new"
+    data = exception_form(csrf_token(client, url), hospital, date_to=value)
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert message in page_text(response)
+    assert count(app, ClosingException) == 0
+
+
+# --- 7. Absurd CSV headers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [101, 2_000, 32_000])
+def test_a_header_of_thousands_of_columns_is_refused_with_one_message(app, client, width):
+    from test_import import upload
+
+    make_hospital(app)
+    # One-letter names: 32,000 of them still fit in a line (64 kB).
+    header = ",".join("abcdefghij"[n % 10] for n in range(width))
+    before = rows_written(app)
+    response = upload(client, f"{header}\r\n".encode(), csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    text = page_text(response)
+    assert f"The header has {width:,} columns; a reports file has 12, so this is not one." in text
+    assert rows_written(app) == before
+
+
+def test_a_header_of_many_doubled_names_is_checked_in_one_pass(app, client, monkeypatch):
+    """Proof of the linear check: the header's names are counted once, not once per name."""
+    from test_import import HEADER, upload
+
+    from hospital_app.reports import importer
+
+    calls = []
+    real = importer.Counter
+    monkeypatch.setattr(importer, "Counter", lambda names: calls.append(len(names)) or real(names))
+    header = ",".join([*HEADER, *(["notes"] * 80)])
+    response = upload(client, f"{header}\r\n".encode(), csrf_token(client, "/reports/import"))
+    assert response.status_code == 422
+    assert "The column “notes” appears more than once in the header." in page_text(response)
+    assert calls == [len(HEADER) + 80]
+
+
+# --- 6. A request body that cannot be read ----------------------------------------------------
+# Through gunicorn over a raw socket: tests/e2e/test_bad_body.py. Here, a server's own read
+# errors, as gunicorn raises them (an exception that is neither werkzeug's nor an HTTP one).
+
+
+class BrokenBody:
+    """A wsgi.input whose reading fails as gunicorn's does on a malformed chunked body."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def read(self, *args):
+        raise self.error
+
+    readline = read
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("Invalid chunk size"), OSError("connection reset"), EOFError()],
+    ids=lambda e: type(e).__name__,
+)
+@pytest.mark.parametrize("path", ["/login", "/hospitals/new"])
+def test_a_body_that_cannot_be_read_is_a_400_page(app, client, path, error):
+    from hospital_app.web import BODY_MESSAGE
+
+    before = rows_written(app)
+    response = client.post(
+        path,
+        environ_overrides={"wsgi.input": BrokenBody(error), "wsgi.input_terminated": True},
+        headers={"Transfer-Encoding": "chunked"},
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert BODY_MESSAGE in page_text(response)
+    assert rows_written(app) == before
+
+
+# --- 8. Relatives: headers the app reads, uploaded file names ---------------------------------
+
+
+@pytest.mark.parametrize("forwarded", ["x\x00y", "not-an-address", "1.2.3.4\u202e", "999.1.1.1"])
+def test_a_client_address_that_is_not_an_ip_address_is_a_400(migrated_url, forwarded):
+    from helpers import fresh_app
+
+    from hospital_app.models import LoginAttempt
+    from hospital_app.web import ADDRESS_MESSAGE
+
+    with fresh_app(migrated_url, PROXY_COUNT=1) as app:
+        client = app.test_client()
+        assert client.get("/login", headers={"X-Forwarded-For": forwarded}).status_code == 400
+        response = client.post(
+            "/login",
+            data={
+                "email": "a@example.org",
+                "password": "x" * 12,
+                "csrf_token": csrf_token(client, "/login"),
+            },
+            headers={"X-Forwarded-For": forwarded},
+        )
+        assert response.status_code == 400
+        assert ADDRESS_MESSAGE in page_text(response)
+        assert count(app, LoginAttempt) == 0
+
+
+def test_an_uploaded_file_name_is_shown_without_its_control_characters(app, client):
+    import io
+
+    from helpers import hidden_fields
+    from test_import import cells, csv_bytes
+
+    make_hospital(app)
+    token = csrf_token(client, "/reports/import")
+    checked = client.post(
+        "/reports/import",
+        data={
+            "csrf_token": token,
+            "dry_run": "y",
+            "file": (io.BytesIO(csv_bytes([cells(report_date=today())])), "we\x00ek\u202e.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert checked.status_code == 200
+    fields = hidden_fields(checked, "checked-")
+    assert fields["checked-filename"] == "week.csv"
+    response = client.post("/reports/import", data={"csrf_token": token, **fields})
+    assert response.status_code == 303
+    assert count(app, Report) == 2

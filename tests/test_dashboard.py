@@ -429,7 +429,7 @@ def test_full_lists_of_pressure_and_outliers(client, world):
         ("date=yesterday", "“yesterday” is not a date"),
         ("date=" + (today() + timedelta(days=400)).isoformat(), "cannot be in the future"),
         # A year of trends before it would leave the calendar (it was a 500).
-        ("date=0001-01-01", "The report date cannot be before 1 Jan 2000."),
+        ("date=0001-01-01", "The date cannot be before 1 Jan 2000."),
         ("date=1999-12-31&days=365", "cannot be before 1 Jan 2000"),
         ("threshold=abc", "“abc” is not a number"),
         ("threshold=NaN", "“NaN” is not a number"),

@@ -870,7 +870,7 @@ def test_an_editors_template_holds_their_active_hospitals_only(app, login_as):
         ("?date=31/03/2026", "“31/03/2026” is not a date: write it as year-month-day"),
         ("?date=2026-02-30", "“2026-02-30” is not a date"),
         (f"?date={day(-1).isoformat()}", "The report date cannot be in the future"),
-        ("?date=1999-12-31", "The report date cannot be before 1 Jan 2000."),
+        ("?date=1999-12-31", "The date cannot be before 1 Jan 2000."),
     ],
 )
 def test_a_wrong_day_for_the_prefilled_template_is_a_400_that_says_why(client, query, message):

@@ -358,7 +358,7 @@ def test_open_exceptions_come_first(app, client, monkeypatch):
         ({"date_from": ""}, "Enter the first day to open"),
         ({"date_from": "yesterday"}, "“yesterday” is not a date"),
         ({"date_to": "2099-01-01"}, "The report date cannot be in the future"),
-        ({"date_from": "1999-12-31"}, "The report date cannot be before 1 Jan 2000"),
+        ({"date_from": "1999-12-31"}, "The date cannot be before 1 Jan 2000"),
         ({"date_from": "2020-01-08", "date_to": "2020-01-01"}, "The last day is before the first"),
         ({"hours": "0"}, "Enter a number of hours from 1 to 720"),
         ({"hours": "721"}, "Enter a number of hours from 1 to 720"),

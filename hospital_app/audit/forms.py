@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from wtforms import DateField, SelectChoice
+from wtforms import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from ..extensions import db
 from ..models import Account
+from ..report_entry import ReportDateField
 from ..web import Choice, PageArgs
 from . import queries
 from .trail import ACTIONS
@@ -40,8 +41,9 @@ class AuditFilters(PageArgs):
         ],
         default="",
     )
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    # The rules' date reader: its format, its message and every date's range.
+    date_from = ReportDateField("From", validators=[Optional()])
+    date_to = ReportDateField("To", validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,6 +21,7 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,6 +67,9 @@ SAVE_AS_CSV = (
 # What separates the cells: a comma, or a semicolon where a spreadsheet program uses the comma
 # as its decimal mark (Excel in most of Europe saves "CSV" so).
 DELIMITERS = {",": "comma", ";": "semicolon"}
+# A header with more columns than this is not a reports file (it has len(COLUMNS)): it is
+# refused with one message, before any per-column check.
+MAX_HEADER_COLUMNS = 100
 
 
 @dataclass(frozen=True)
@@ -492,6 +496,15 @@ _SPELLING = re.compile(r"[\s\-.]+")
 
 def _read_header(cells: list[str], line: int, result: ImportResult) -> dict[str, int] | None:
     """{column: index}, or None when the header is wrong (its errors are recorded)."""
+    if len(cells) > MAX_HEADER_COLUMNS:
+        result.add_error(
+            line,
+            "",
+            f"The header has {len(cells):,} columns; a reports file has {len(COLUMNS)}, so "
+            f"this is not one. The first line must name these columns, in any order: "
+            f"{HEADER_LINE} (notes may be left out).",
+        )
+        return None
     names = [cell.strip().lower() for cell in cells]
     problems = []
     unnamed = [i + 1 for i, n in enumerate(names) if not n]
@@ -502,7 +515,8 @@ def _read_header(cells: list[str], line: int, result: ImportResult) -> dict[str,
             if len(unnamed) == 1
             else f"Columns {numbers} of the header have no name."
         )
-    doubled = sorted({n for n in names if n and names.count(n) > 1})
+    # Counted once (not names.count() per name, which grows with the square of the width).
+    doubled = sorted(n for n, times in Counter(names).items() if n and times > 1)
     if doubled:
         problems.append(
             f"The column{_plural(doubled)} {_quoted(doubled)} "

@@ -423,7 +423,7 @@ def import_file():
             form.form_errors.extend(checked.form_errors)
     elif form.validate_on_submit():
         # The name is only shown (it may be anything the browser sent): kept short.
-        name = rules.clip(form.file.data.filename or "", 100)
+        name = rules.clip(rules.without_forbidden(form.file.data.filename or ""), 100)
         upload = (form.file.data.stream, name, form.dry_run.data, None)
     result = None
     carry = None
