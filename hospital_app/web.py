@@ -131,8 +131,8 @@ def check_query_string() -> None:
 # --- Request bodies that cannot be read -------------------------------------------------------
 
 BODY_MESSAGE = (
-    "What your browser sent could not be read (it was cut short or wrongly encoded), so "
-    "nothing was saved. Go back and send it again."
+    "What your browser sent could not be read (it was cut short or wrongly encoded). "
+    "Go back and send it again."
 )
 
 

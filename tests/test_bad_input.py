@@ -24,6 +24,48 @@ from hospital_app import rules
 from hospital_app.models import AuditEntry, Hospital, Report
 from hospital_app.rules import CAPACITY_FIELDS, DAY_FIGURES
 
+# --- Posting the CSV import and a closing exception, as a browser does -------------------------
+
+HEADER = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
+
+
+def cells(**overrides) -> list[str]:
+    """One CSV row of report_values(**overrides) for the hospital NRH-001."""
+    values = form_data(report_values(**overrides))
+    return ["NRH-001", *(values[name] for name in HEADER[1:])]
+
+
+def csv_bytes(rows, header=HEADER) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *rows])
+    return buffer.getvalue().encode()
+
+
+def upload(client, data: bytes, csrf: str):
+    import io
+
+    form = {"file": (io.BytesIO(data), "stats.csv"), "csrf_token": csrf}
+    return client.post("/reports/import", data=form, content_type="multipart/form-data")
+
+
+def exception_form(csrf: str, hospital_id: int, **overrides) -> dict:
+    from datetime import timedelta
+
+    values = {
+        "hospital": str(hospital_id),
+        "date_from": (today() - timedelta(days=20)).isoformat(),
+        "date_to": (today() - timedelta(days=14)).isoformat(),
+        "hours": "48",
+        "reason": "The lab's figures were corrected.",
+        "csrf_token": csrf,
+    }
+    values.update(overrides)
+    return values
+
+
 # --- 1. White space alone in a count ----------------------------------------------------------
 
 # Every kind of white space a browser can send: str.split() and str.strip() know them all.
@@ -186,8 +228,6 @@ def test_a_count_of_too_many_digits_or_other_digits_says_why(app, client, value,
 
 def test_an_import_cell_of_5000_digits_says_too_large(app, client):
     make_hospital(app)
-    from test_import import HEADER, cells, csv_bytes, upload
-
     data = csv_bytes([cells(beds_occupied=HUGE, report_date=today())], header=HEADER)
     before = rows_written(app)
     response = upload(client, data, csrf_token(client, "/reports/import"))
@@ -347,8 +387,6 @@ def test_an_account_field_with_a_bad_character_is_refused(app, client, char, kin
 
 @pytest.mark.parametrize("char,kind", BAD_CHARS[:6], ids=lambda v: repr(v)[:10])
 def test_an_exception_reason_with_a_bad_character_is_refused(app, client, char, kind):
-    from test_settings import exception_form
-
     from hospital_app.models import ClosingException
 
     hospital = make_hospital(app)
@@ -417,8 +455,6 @@ def test_a_query_string_with_a_bad_character_is_a_400_that_says_why(app, client,
 @pytest.mark.parametrize("char,kind", BAD_CHARS[1:], ids=lambda v: repr(v)[:10])
 @pytest.mark.parametrize("column", ["notes", "hospital_code"])
 def test_an_import_cell_with_a_bad_character_is_refused(app, client, char, kind, column):
-    from test_import import HEADER, cells, csv_bytes, upload
-
     make_hospital(app)
     row = cells(report_date=today())
     row[HEADER.index(column)] = f"x{char}y"
@@ -522,8 +558,6 @@ def test_a_date_filter_outside_every_range_is_a_400_that_says_why(app, client, u
 
 @pytest.mark.parametrize("value,message", BAD_DATES[:4])
 def test_an_exception_date_outside_every_range_is_refused(app, client, value, message):
-    from test_settings import exception_form
-
     from hospital_app.models import ClosingException
 
     hospital = make_hospital(app)
@@ -540,8 +574,6 @@ def test_an_exception_date_outside_every_range_is_refused(app, client, value, me
 
 @pytest.mark.parametrize("width", [101, 2_000, 32_000])
 def test_a_header_of_thousands_of_columns_is_refused_with_one_message(app, client, width):
-    from test_import import upload
-
     make_hospital(app)
     # One-letter names: 32,000 of them still fit in a line (64 kB).
     header = ",".join("abcdefghij"[n % 10] for n in range(width))
@@ -555,8 +587,6 @@ def test_a_header_of_thousands_of_columns_is_refused_with_one_message(app, clien
 
 def test_a_header_of_many_doubled_names_is_checked_in_one_pass(app, client, monkeypatch):
     """Proof of the linear check: the header's names are counted once, not once per name."""
-    from test_import import HEADER, upload
-
     from hospital_app.reports import importer
 
     calls = []
@@ -638,7 +668,6 @@ def test_an_uploaded_file_name_is_shown_without_its_control_characters(app, clie
     import io
 
     from helpers import hidden_fields
-    from test_import import cells, csv_bytes
 
     make_hospital(app)
     token = csrf_token(client, "/reports/import")
