@@ -21,7 +21,7 @@ from wtforms.widgets import TextInput
 from . import outliers, rules
 from .extensions import db
 from .models import FollowUp, Report, utcnow
-from .web import OrderedForm, form_values
+from .web import BlankIsMissing, OrderedForm, form_values
 
 
 class CountField(IntegerField):
@@ -50,7 +50,7 @@ class CountField(IntegerField):
             raise StopValidation(rules.COUNT_REQUIRED_MESSAGE)
 
 
-class ReportDateField(DateField):
+class ReportDateField(BlankIsMissing, DateField):
     """A date typed as year-month-day (a date picker sends that too), read by the rules'
     own parser, with its message."""
 

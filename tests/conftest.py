@@ -17,10 +17,31 @@ from helpers import (
     make_user,
     signed_in_client,
 )
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from hospital_app.extensions import db
+
+# The property suite's budget (test_properties.py): a fixed number of examples per test and
+# derandomised, so that CI runs the same cases every time; HYPOTHESIS_EXAMPLES=2000 (say) runs
+# a longer search. No example database: a run does not depend on the runs before it.
+settings.register_profile(
+    "suite",
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "25")),
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    # Each test signs in once and every example reads the state it needs (test_properties).
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 def _normalise(url: str) -> str:

@@ -22,7 +22,7 @@ from ..conflicts import explain
 from ..extensions import db
 from ..models import ClosingException, Hospital, ReportingSettings
 from ..report_entry import ReportDateField
-from ..web import Choice, OrderedForm
+from ..web import BlankIsMissing, Choice, OrderedForm
 from . import queries
 
 # The version a form shows for settings never stored (the defaults): a row saved meanwhile by
@@ -30,7 +30,7 @@ from . import queries
 UNSTORED_VERSION = 0
 
 
-class TimeOfDayField(StringField):
+class TimeOfDayField(BlankIsMissing, StringField):
     """A time of day on the 24-hour clock, HH:MM (a time control sends that too)."""
 
     def __init__(self, label: str, **kwargs):
