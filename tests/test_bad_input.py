@@ -147,6 +147,20 @@ def test_a_count_of_white_space_in_the_grid_is_required(app, client, field, spac
     assert rows_written(app) == before
 
 
+@pytest.mark.parametrize("bad", ["2147483648", "99999999999"])
+def test_a_grid_row_of_an_id_no_hospital_can_have_is_a_400(app, client, bad):
+    hospital = make_hospital(app, code="G-1")
+    url = f"/entry/grid?date={today().isoformat()}"
+    values = form_data(report_values())
+    data = {f"h{hospital}-{n}": values[n] for n in (*DAY_FIGURES, *CAPACITY_FIELDS)}
+    data.update({f"h{bad}-{n}": values[n] for n in (*DAY_FIGURES, *CAPACITY_FIELDS)})
+    before = rows_written(app)
+    response = client.post(url, data={**data, "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 400
+    assert "This grid names a hospital that does not exist" in page_text(response)
+    assert rows_written(app) == before
+
+
 # --- 3. Numbers outside every range -----------------------------------------------------------
 
 # Every route with an id, as a GET (the pages) or a POST (the buttons).
@@ -170,6 +184,12 @@ ID_ROUTES = [
     ("post", "/accounts/{}/activate"),
     ("post", "/settings/exceptions/{}/end"),
     ("get", "/hospitals/{}/stats/new"),
+    ("post", "/accounts/{}/unblock"),
+    ("post", "/review/{}/reopen"),
+    ("post", "/followup/{}/check"),
+    ("post", "/followup/{}/send-back"),
+    ("post", "/reports/{}/restore"),
+    ("post", "/reports/{}/revert/1"),
 ]
 BAD_IDS = [
     "0",

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, case, exists, select
 
+from .. import rules
 from ..extensions import db
 from ..hospitals.queries import with_latest_report
 from ..models import Account, AuditEntry, Hospital, Report, hospital_editors
@@ -141,9 +142,11 @@ def hospitals_for_update(ids) -> list[Hospital]:
     """The hospitals of a submitted grid, by name, each row locked FOR SHARE until the
     commit: an archive saved at the same moment waits for these reports, or is seen here
     (PostgreSQL, MariaDB; SQLite has one writer). One query."""
+    # An id beyond what the column holds names no hospital (PostgreSQL would refuse the
+    # query); the caller then finds a row of no hospital.
     stmt = (
         select(Hospital)
-        .where(Hospital.id.in_(list(ids)))
+        .where(Hospital.id.in_([i for i in ids if i <= rules.ID_MAX]))
         .order_by(Hospital.name, Hospital.id)
         .with_for_update(read=True)
     )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, HiddenField, TextAreaField
+from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import rules
-from ..web import ActionForm, DayArg, RegionFilter
+from ..web import ActionForm, CheckedArgs, CheckedForm, DayArg, RegionFilter
 
 
 class ReviewRegion(RegionFilter):
@@ -21,7 +20,7 @@ class ReviewRegion(RegionFilter):
             self.errors[:] = [f"“{rules.clip(self.data)}” is not one of the regions you review."]
 
 
-class ReviewArgs(Form):
+class ReviewArgs(CheckedArgs):
     """?date= (today by default) and ?region=, one of the regions the person reviews."""
 
     date = DayArg()
@@ -53,7 +52,7 @@ def seen_text(reports) -> str:
     return ",".join(f"{r.id}:{r.version}" for r in sorted(reports, key=lambda r: r.id))
 
 
-class SignOffForm(FlaskForm):
+class SignOffForm(CheckedForm):
     """Sign off a region's day: the day and region (the page's), the reports it showed, and,
     when some hospitals have not reported, the reviewer's confirmation to go on without them."""
 
