@@ -39,6 +39,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from . import rules
 from .extensions import db
 from .models import (
     Account,
@@ -58,15 +59,7 @@ COMPARED = {
     "report": (
         "hospital_id",
         "report_date",
-        "beds_total",
-        "beds_occupied",
-        "icu_beds_total",
-        "icu_beds_occupied",
-        "ventilators_total",
-        "ventilators_in_use",
-        "admissions",
-        "discharges",
-        "deaths",
+        *rules.COUNT_FIELDS,
         "notes",
         "outlier_confirmed",
         "outlier_note",
