@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from helpers import count
 
-from hospital_app.models import AuditEntry, Hospital, LoginAttempt
+from hospital_app.models import AuditEntry, Hospital, SignInCounter
 
 BAD_CHUNKED = [
     b"zz\r\nemail=a\r\n0\r\n\r\n",  # a chunk size that is not hexadecimal
@@ -40,9 +40,9 @@ def raw_post(url: str, path: str, body: bytes) -> bytes:
 @pytest.mark.parametrize("body", BAD_CHUNKED, ids=repr)
 @pytest.mark.parametrize("path", ["/login", "/hospitals/new"])
 def test_a_malformed_chunked_body_is_a_400(app, live_server, path, body):
-    before = count(app, Hospital), count(app, LoginAttempt), count(app, AuditEntry)
+    before = count(app, Hospital), count(app, SignInCounter), count(app, AuditEntry)
     answer = raw_post(live_server.url, path, body)
     status_line = answer.split(b"\r\n", 1)[0]
     assert status_line.startswith(b"HTTP/1.1 400"), answer[:300]
     assert b"Internal" not in answer
-    assert (count(app, Hospital), count(app, LoginAttempt), count(app, AuditEntry)) == before
+    assert (count(app, Hospital), count(app, SignInCounter), count(app, AuditEntry)) == before
