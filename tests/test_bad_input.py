@@ -422,13 +422,13 @@ def test_an_exception_reason_with_a_bad_character_is_refused(app, client, char, 
 def test_a_sign_in_email_with_a_bad_character_is_refused(app, anon, admin_id, char, kind):
     from helpers import login
 
-    from hospital_app.models import LoginAttempt
+    from hospital_app.models import SignInCounter
 
-    before = count(app, LoginAttempt), count(app, AuditEntry)
+    before = count(app, SignInCounter), count(app, AuditEntry)
     response = login(anon, f"admin{char}@example.org")
     assert response.status_code == 422
     assert f"Email holds {kind} at character 6" in page_text(response)
-    assert (count(app, LoginAttempt), count(app, AuditEntry)) == before
+    assert (count(app, SignInCounter), count(app, AuditEntry)) == before
 
 
 # Every list and export's query string: a NUL or a control character in a value or a name.
@@ -664,7 +664,7 @@ def test_a_body_that_cannot_be_read_is_a_400_page(app, client, path, error):
 def test_a_client_address_that_is_not_an_ip_address_is_a_400(migrated_url, forwarded):
     from helpers import fresh_app
 
-    from hospital_app.models import LoginAttempt
+    from hospital_app.models import SignInCounter
     from hospital_app.web import ADDRESS_MESSAGE
 
     with fresh_app(migrated_url, PROXY_COUNT=1) as app:
@@ -681,7 +681,7 @@ def test_a_client_address_that_is_not_an_ip_address_is_a_400(migrated_url, forwa
         )
         assert response.status_code == 400
         assert ADDRESS_MESSAGE in page_text(response)
-        assert count(app, LoginAttempt) == 0
+        assert count(app, SignInCounter) == 0
 
 
 def test_an_uploaded_file_name_is_shown_without_its_control_characters(app, client):
