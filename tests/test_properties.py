@@ -32,12 +32,14 @@ from helpers import (
     make_report,
     make_user,
     page_text,
+    report_values,
     signed_in_client,
     today,
 )
 from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 from strategies import (
     STRANGE_NAMES,
@@ -54,7 +56,15 @@ from werkzeug.datastructures import MultiDict
 from hospital_app import cycle, rules
 from hospital_app.auth.passwords import password_matches
 from hospital_app.extensions import db
-from hospital_app.models import Account, ClosingException, Hospital, Report, ReportingSettings
+from hospital_app.models import (
+    Account,
+    AuditEntry,
+    ClosingException,
+    FollowUp,
+    Hospital,
+    Report,
+    ReportingSettings,
+)
 
 # --- The database before and after ---------------------------------------------------------------
 
@@ -129,6 +139,23 @@ def send(app, client, method: str, url: str, **kwargs):
         event(f"{method} {response.status_code}{' wrote' if diff else ''}")
     assert_clean_text(diff)
     return response, diff
+
+
+def assert_failure_counted(diff: Diff) -> None:
+    """A failed sign-in (or a wrong current password) is counted once for each of its keys
+    (the account, the address, the known browser: auth/throttle.py), and nothing else is
+    written."""
+    assert diff.tables() <= {"sign_in_counters"}, diff
+    assert not diff.removed, diff
+    counted = diff.added.get("sign_in_counters", []) + [
+        new for _old, new in diff.changed.get("sign_in_counters", [])
+    ]
+    kinds = [row["key"].split(":", 1)[0] for row in counted]
+    assert len(kinds) == len(set(kinds)) and set(kinds) <= {"account", "address", "device"}
+    for old, new in diff.changed.get("sign_in_counters", []):
+        # One more in the window, or the first of a new window.
+        assert new["failures"] in (old["failures"] + 1, 1), (old, new)
+    assert all(row["failures"] == 1 for row in diff.added.get("sign_in_counters", []))
 
 
 def location(response) -> str:
@@ -607,18 +634,6 @@ def viewer(app):
     return client, csrf_token(client, "/account/password")
 
 
-def assert_one_failure_counted(diff) -> None:
-    """A failed sign-in (or a wrong current password) writes only its counters: one place taken
-    in each of its keys' rows (account, address, known browser: auth/throttle.py), no more."""
-    assert diff.tables() <= {"sign_in_counters"}, diff
-    added = diff.added.get("sign_in_counters", [])
-    changed = diff.changed.get("sign_in_counters", [])
-    assert not diff.removed.get("sign_in_counters"), diff
-    assert len(added) + len(changed) <= 3, diff
-    assert all(row["failures"] <= 1 for row in added), diff
-    assert all(new["failures"] - old["failures"] <= 1 for old, new in changed), diff
-
-
 @given(data=st.data())
 def test_change_own_password(app, world, viewer, data):
     client, token = viewer
@@ -632,7 +647,7 @@ def test_change_own_password(app, world, viewer, data):
         assert diff.tables() <= {"users", "audit_log"}, diff
         return
     # A wrong current password counts as a failed sign-in, and is all that is written.
-    assert_one_failure_counted(diff)
+    assert_failure_counted(diff)
 
 
 @given(data=st.data())
@@ -674,6 +689,13 @@ FORMS = [
     "/settings/exceptions/new",
     "/reports/import",
     "/logout",
+    "/review/sign-off",
+    "/review/3/reopen",
+    "/followup/1/check",
+    "/followup/1/send-back",
+    "/reports/3/restore",
+    "/reports/3/revert/1",
+    "/accounts/2/unblock",
 ]
 
 
@@ -713,12 +735,12 @@ def test_sign_in(app, world, data):
         app, anon, "POST", "/login", query_string={"next": nxt}, data=form_of(pairs, token)
     )
     if response.status_code == 303:
-        # Signed in: the account's sign-in time, and its counters given back or cleared.
+        # Signed in: the account's sign-in time, and its failures cleared.
         assert diff.tables() <= {"users", "sign_in_counters"}, diff
-        assert not diff.added.get("users"), diff
+        assert not diff.added.get("users") and not diff.removed.get("users")
         return
     # A failure is counted, nothing else.
-    assert_one_failure_counted(diff)
+    assert_failure_counted(diff)
 
 
 # --- Settings and closing exceptions -------------------------------------------------------------
@@ -1054,6 +1076,7 @@ def test_record_pages_and_their_ids(app, world, data):
                 "/accounts/{}/history",
                 "/accounts/{}/deactivate",
                 "/accounts/{}/password",
+                "/review/{}/reopen",
             ]
         )
     )
@@ -1064,6 +1087,536 @@ def test_record_pages_and_their_ids(app, world, data):
     response, diff = send(app, world["client"], "GET", template.format(ident), query_string=pairs)
     assert_nothing_written(response, diff)
     assert response.status_code in (200, 303, 400, 404, 409, 410), response.status_code
+
+
+# --- Reviewers, the review, follow-up, restore and revert, unblocking (issue 13) -----------------
+
+REVIEWER_FIELDS = {
+    **{k: v for k, v in ACCOUNT_FIELDS.items() if k != "hospital_codes"},  # editors' only
+    "role": st.sampled_from(["reviewer", "reviewer", "reviewer", "viewer"]),
+    "region_names": st.sampled_from(["North", "South"]),
+    "all_regions": st.sampled_from(["", "y"]),
+}
+REVIEWER_BAD = {
+    **ACCOUNT_BAD,
+    "role": st.one_of(st.just("reviewers"), nasty_text(10)),
+    "region_names": st.one_of(st.sampled_from(["Atlantis", "north", "North "]), nasty_text(20)),
+    "all_regions": st.one_of(st.sampled_from(["false", "0", "on"]), nasty_text(5)),
+}
+
+
+def ticked(pairs, name: str) -> bool:
+    """What a WTForms BooleanField reads: anything but missing, "" or "false"."""
+    value = sent(pairs, name)
+    return value is not None and value not in ("", "false")
+
+
+def regions_of(app, account_id: int) -> set[str]:
+    with app.app_context():
+        return set(db.session.get(Account, account_id).regions)
+
+
+@pytest.fixture
+def reviewer(app, world):
+    return make_user(app, "reviewer", email="reviewer@example.org", regions=("North",))
+
+
+@given(data=st.data())
+def test_reviewer_account_new_and_edit(app, world, reviewer, data):
+    """A reviewer's regions (or all of them) on the new and the edit account forms: only a
+    reviewer keeps them, and exactly those ticked."""
+    new = data.draw(st.booleans())
+    fields = {**REVIEWER_FIELDS}
+    if new:
+        fields |= {"password": PASSWORDS, "confirm": st.just("")}
+    else:
+        fields |= {"version": st.just("")}
+    pairs = data.draw(form_data(fields, REVIEWER_BAD))
+    if new:
+        pairs, url = typed_twice(pairs), "/accounts/new"
+    else:
+        pairs, url = with_version(pairs, fetch(app, Account, reviewer).version), None
+        url = f"/accounts/{reviewer}/edit"
+    token = data.draw(token_or_not(world["token"]))
+    response, diff = send(app, world["client"], "POST", url, data=form_of(pairs, token))
+    if not redirected(response, r"/accounts"):
+        assert_nothing_written(response, diff)
+        return
+    if not diff:
+        return
+    assert diff.tables() <= {"users", "account_regions", "hospital_editors", "audit_log"}, diff
+    if new:
+        [account] = diff.added["users"]
+        aid = account["id"]
+        assert_account(app, account, pairs)
+        audited(diff, ("account", aid), action="create")
+    else:
+        [(old, account)] = diff.changed["users"]
+        aid = account["id"]
+        assert aid == reviewer
+        assert_account(app, account, kept(pairs, old, ("email", "display_name", "role")))
+        audited(diff, ("account", aid), action="update")
+    regions = regions_of(app, aid)
+    if account["role"] != "reviewer":
+        assert regions == set() and account["all_regions"] is False
+        return
+    assert account["all_regions"] is ticked(pairs, "all_regions")
+    if account["all_regions"]:
+        assert regions == set()  # every region, those added later too: none by name
+        return
+    # The regions ticked, in any case, stored as the hospitals spell them.
+    spelt = {"north": "North", "south": "South"}
+    ticks = [rules.normalise_space(v) for k, v in pairs if k == "region_names"]
+    chosen = {spelt[r.lower()] for r in ticks if r}  # an empty tick is none
+    if new or sent(pairs, "region_names") is not None:
+        assert regions == chosen
+    else:  # an edit without the field keeps the stored ones (WTForms reads the record)
+        assert regions and regions <= {"North", "South"}
+
+
+REVIEW_ARGS = {
+    "date": date_text(today()),
+    "region": st.one_of(st.sampled_from(["North", "South", "north", "Atlantis"]), nasty_text(20)),
+    "status": st.one_of(st.sampled_from(["open", "checked", "sent back", ""]), nasty_text(10)),
+    "reason": st.one_of(st.sampled_from([*rules.FOLLOW_UP_REASONS, "none", ""]), nasty_text(10)),
+    "page": st.one_of(st.sampled_from(["1", "2", "0"]), count_text(), id_text()),
+}
+
+
+@pytest.mark.parametrize("path", ["/review", "/followup"])
+@given(data=st.data())
+def test_review_and_followup_query_strings(app, world, path, data):
+    pairs = data.draw(query_pairs(REVIEW_ARGS))
+    response, diff = send(app, world["client"], "GET", path, query_string=pairs)
+    assert_nothing_written(response, diff)
+    assert response.status_code in (200, 400), (pairs, response.status_code)
+
+
+def unsigned(app, region: str, day) -> list[Report]:
+    with app.app_context():
+        reports = db.session.scalars(
+            select(Report)
+            .join(Hospital)
+            .where(
+                Hospital.region == region,
+                Report.report_date == day,
+                Report.signed_off_at.is_(None),
+            )
+            .order_by(Report.id)
+        ).all()
+        return [(r.id, r.version) for r in reports]
+
+
+@given(data=st.data())
+def test_sign_off(app, world, data):
+    region = data.draw(st.sampled_from(["North", "South"]))
+    back = data.draw(st.integers(0, 30))
+    day = today() - timedelta(days=back)
+    fresh = data.draw(st.booleans())
+    seen_kind = data.draw(st.sampled_from(["current", "current", "current", "", "stale", "junk"]))
+    fields = {
+        "date": padded(day.isoformat()),
+        "region": padded(region),
+        "seen": st.just(""),
+        "confirm_missing": st.sampled_from(["y", ""]),
+    }
+    bad = {
+        "date": date_text(today()),
+        "region": st.one_of(st.sampled_from(["Atlantis", "north"]), nasty_text(20)),
+        "seen": st.one_of(st.just("1:1,2:1"), nasty_text(30)),
+    }
+    pairs = data.draw(form_data(fields, bad))
+    junk = data.draw(nasty_text(20))
+    hid = world["north"] if region == "North" else world["south"]
+    if fresh:  # a report of the day to sign off (earlier examples signed theirs off)
+        with app.app_context():
+            there = db.session.scalar(
+                select(Report.id).where(Report.hospital_id == hid, Report.report_date == day)
+            )
+        if there is None:
+            make_report(app, hid, report_date=day)
+    to_sign = unsigned(app, region, day)
+    seen = {
+        "current": ",".join(f"{i}:{v}" for i, v in to_sign),
+        "": "",
+        "stale": ",".join(f"{i}:{v + 1}" for i, v in to_sign),
+        "junk": junk,
+    }[seen_kind]
+    pairs = [(k, seen if k == "seen" and v == "" else v) for k, v in pairs]
+    response, diff = send(
+        app, world["client"], "POST", "/review/sign-off", data=form_of(pairs, world["token"])
+    )
+    if not redirected(response, r"/review"):
+        assert_nothing_written(response, diff)
+        return
+    if not diff:
+        return  # nothing to sign off
+    assert diff.tables() == {"hospital_stats", "audit_log"}, diff
+    assert sent(pairs, "seen") == seen and seen_kind == "current"
+    assert rules.parse_report_date(sent(pairs, "date")) == day
+    changed = diff.changed["hospital_stats"]
+    assert sorted(new["id"] for _old, new in changed) == [i for i, _v in to_sign]
+    for old, new in changed:
+        assert old["signed_off_at"] is None and new["signed_off_at"] is not None
+        assert new["signed_off_by_id"] is not None and new["reopen_reason"] is None
+        assert {k for k in new if new[k] != old[k]} <= {
+            "signed_off_at",
+            "signed_off_by_id",
+            "version",
+            "updated_at",
+        }
+    audited(diff, *(("report", i) for i, _v in to_sign))
+
+
+def signed_off(app, report_id: int, signed: bool) -> int:
+    """The report signed off (by the administrator, as a reviewer leaves it) or not; its
+    version."""
+    with app.app_context():
+        report = db.session.get(Report, report_id)
+        if (report.signed_off_at is not None) is not signed:
+            report.signed_off_by_id = (
+                db.session.scalar(select(Account.id).where(Account.role == "admin"))
+                if signed
+                else None
+            )
+            report.signed_off_at = cycle.clock() if signed else None
+            db.session.commit()
+        return report.version
+
+
+@given(data=st.data())
+def test_reopen(app, world, data):
+    rid = world["report"]
+    signed = data.draw(st.sampled_from([True, True, True, False]))
+    target = data.draw(the_record_or_any_id())
+    fields = {
+        "reason": st.sampled_from(["Admissions look doubled", "  Wrong   day \n"]),
+        "version": st.just(""),
+    }
+    bad = {
+        "reason": st.one_of(
+            nasty_text(), st.just("r" * (rules.REOPEN_REASON_MAX + 1)), st.just(" \t")
+        ),
+        "version": st.one_of(id_text(), nasty_text(10)),
+    }
+    pairs = data.draw(form_data(fields, bad))
+    version = signed_off(app, rid, signed)
+    pairs = with_version(pairs, version)
+    url = f"/review/{target or rid}/reopen"
+    response, diff = send(app, world["client"], "POST", url, data=form_of(pairs, world["token"]))
+    if not redirected(response, r"/review"):
+        assert_nothing_written(response, diff)
+        return
+    if not diff:
+        return  # not signed off: nothing to reopen
+    assert (target or str(rid)) == str(rid) and signed
+    assert diff.tables() == {"hospital_stats", "audit_log"}, diff
+    [(old, new)] = diff.changed["hospital_stats"]
+    assert new["id"] == rid and old["signed_off_at"] is not None
+    assert new["signed_off_at"] is None and new["signed_off_by_id"] is None
+    assert new["reopen_reason"] == rules.strip_or_none(sent(pairs, "reason"))
+    assert (sent(pairs, "version") or "").strip() in ("", str(version))
+    audited(diff, ("report", rid))
+
+
+def open_follow_up(app, report_id: int, status: str) -> tuple[int, int]:
+    """The report's follow-up (made if it has none), in `status`: (id, version)."""
+    with app.app_context():
+        follow_up = db.session.scalar(select(FollowUp).where(FollowUp.report_id == report_id))
+        if follow_up is None:
+            follow_up = FollowUp(report_id=report_id, fields="admissions", reason="surge")
+            db.session.add(follow_up)
+        follow_up.status = status
+        db.session.commit()
+        return follow_up.id, follow_up.version
+
+
+@given(data=st.data())
+def test_follow_up_check_and_send_back(app, world, data):
+    action = data.draw(st.sampled_from(["check", "send-back"]))
+    status = data.draw(st.sampled_from(["open", "open", "checked", "sent back"]))
+    target = data.draw(the_record_or_any_id())
+    fields = {
+        "comment": st.sampled_from(["", "Please check the admissions", "  Typed   twice \n"]),
+        "version": st.just(""),
+    }
+    bad = {
+        "comment": st.one_of(nasty_text(), st.just("c" * (rules.FOLLOW_UP_COMMENT_MAX + 1))),
+        "version": st.one_of(id_text(), nasty_text(10)),
+    }
+    pairs = data.draw(form_data(fields, bad))
+    # The list's filters to go back to (a wrong one is a 400, as on every page).
+    query = data.draw(
+        st.one_of(st.just([]), st.just([("status", "open")]), query_pairs(REVIEW_ARGS))
+    )
+    fid, version = open_follow_up(app, world["report"], status)
+    pairs = with_version(pairs, version)
+    response, diff = send(
+        app,
+        world["client"],
+        "POST",
+        f"/followup/{target or fid}/{action}",
+        query_string=query,
+        data=form_of(pairs, world["token"]),
+    )
+    if not redirected(response, r"/followup"):
+        assert_nothing_written(response, diff)
+        return
+    if not diff:
+        return  # in that state already, or changed meanwhile
+    assert (target or str(fid)) == str(fid)
+    assert diff.tables() == {"follow_ups", "audit_log"}, diff
+    [(old, new)] = diff.changed["follow_ups"]
+    assert new["id"] == fid and old["status"] == status
+    assert new["status"] == ("checked" if action == "check" else "sent back")
+    assert new["comment"] == rules.strip_or_none(sent(pairs, "comment"))
+    assert new["reviewer_id"] is not None and new["checked_at"] is not None
+    assert action == "check" or new["comment"]
+    assert (sent(pairs, "version") or "").strip() in ("", str(version))
+    audited(diff, ("follow-up", fid))
+
+
+# Admissions of 40 days, steady but not constant: 85 is far from them (as in test_followup).
+STEADY = [10 + (i * 7) % 9 for i in range(40)]
+
+
+@pytest.fixture
+def steady(app, world):
+    """A hospital whose 40 days before the day before yesterday admitted a steady number."""
+    end = today() - timedelta(days=2)
+    reports = [
+        {"report_date": end - timedelta(days=len(STEADY) - i), "admissions": v}
+        for i, v in enumerate(STEADY)
+    ]
+    reports[-1]["beds_total"] = 201
+    return make_hospital(app, code="STD-003", name="Steady Hospital", reports=tuple(reports))
+
+
+def forget_day(app, hospital_id: int, day) -> None:
+    """No report for `day` (an earlier example's), so each example adds one."""
+    with app.app_context():
+        report = db.session.scalar(
+            select(Report).where(Report.hospital_id == hospital_id, Report.report_date == day)
+        )
+        if report is not None:
+            db.session.execute(sa_delete(FollowUp).where(FollowUp.report_id == report.id))
+            db.session.delete(report)
+            db.session.commit()
+
+
+REASON_FIELDS = {
+    "confirm_outlier": st.sampled_from(["y", "y", ""]),
+    "follow_up_reason": st.sampled_from([*rules.FOLLOW_UP_REASONS, ""]),
+    "follow_up_note": st.sampled_from(["", "Flu ward opened", "  Twelve   extra beds \n"]),
+}
+REASON_BAD = {
+    "follow_up_reason": st.one_of(st.sampled_from(["Surge", "none", "surge "]), nasty_text(10)),
+    "follow_up_note": st.one_of(
+        nasty_text(), st.just("n" * (rules.FOLLOW_UP_NOTE_MAX + 1)), st.just(" \t")
+    ),
+}
+
+
+@given(data=st.data())
+def test_report_with_a_confirmation_reason(app, world, steady, data):
+    """Unusual figures confirmed on the report form: the report and its follow-up with the
+    reason and note sent, or nothing."""
+    day = today() - timedelta(days=1)
+    fields = {
+        **report_fields(),
+        "report_date": padded(day.isoformat()),
+        "admissions": st.sampled_from(["85", "85", "12"]).flatmap(padded),
+        **REASON_FIELDS,
+    }
+    pairs = data.draw(form_data(fields, {**report_bad(), **REASON_BAD}))
+    forget_day(app, steady, day)
+    response, diff = send(
+        app,
+        world["client"],
+        "POST",
+        f"/hospitals/{steady}/reports/new",
+        data=form_of(pairs, world["token"]),
+    )
+    if not redirected(response, rf"/hospitals/{steady}|/entry|/hospitals/\d+/reports/new"):
+        assert_nothing_written(response, diff)
+        return
+    assert diff.tables() <= {"hospital_stats", "follow_ups", "audit_log"}, diff
+    assert not diff.removed and not diff.changed
+    [report] = diff.added["hospital_stats"]
+    assert report["hospital_id"] == steady
+    assert_report_row(report, pairs)
+    follow_ups = diff.added.get("follow_ups", [])
+    if not follow_ups:
+        assert not report["outlier_confirmed"]
+        audited(diff, ("report", report["id"]), action="create")
+        return
+    [follow_up] = follow_ups
+    assert report["outlier_confirmed"] and ticked(pairs, "confirm_outlier")
+    assert follow_up["report_id"] == report["id"] and follow_up["status"] == "open"
+    assert follow_up["reason"] == sent(pairs, "follow_up_reason")
+    assert follow_up["reason"] in rules.FOLLOW_UP_REASONS
+    assert follow_up["note"] == rules.strip_or_none(sent(pairs, "follow_up_note"))
+    assert follow_up["reason"] != "other" or follow_up["note"]
+    audited(diff, ("report", report["id"]), ("follow-up", follow_up["id"]), action="create")
+
+
+@given(data=st.data())
+def test_grid_with_a_confirmation_reason(app, world, steady, data):
+    """The steady hospital's row of the grid with unusual figures and the confirmation."""
+    day = today() - timedelta(days=1)
+    fields = {
+        **{n: report_fields()[n] for n in rules.COUNT_FIELDS},
+        "admissions": st.sampled_from(["85", "85", "12"]).flatmap(padded),
+        **REASON_FIELDS,
+    }
+    row = data.draw(form_data(fields, {**report_bad(), **REASON_BAD}, extra=False))
+    pairs = [(f"h{steady}-{n}", v) for n, v in row]
+    forget_day(app, steady, day)
+    response, diff = send(
+        app,
+        world["client"],
+        "POST",
+        "/entry/grid",
+        query_string={"date": day.isoformat(), "region": "North"},
+        data=form_of(pairs, world["token"]),
+    )
+    if not redirected(response, r"/entry"):
+        assert_nothing_written(response, diff)
+        return
+    assert diff.tables() <= {"hospital_stats", "follow_ups", "audit_log"}, diff
+    [report] = diff.added["hospital_stats"]
+    assert report["hospital_id"] == steady and report["report_date"] == day
+    prefix = f"h{steady}-"
+    assert_report_row(report, [*pairs, (prefix + "report_date", day.isoformat())], prefix)
+    records = [("report", report["id"])]
+    for follow_up in diff.added.get("follow_ups", []):
+        assert follow_up["report_id"] == report["id"] and report["outlier_confirmed"]
+        assert ticked(row, "confirm_outlier")
+        assert follow_up["reason"] in (None, *rules.FOLLOW_UP_REASONS)
+        if follow_up["reason"] is not None:
+            assert follow_up["reason"] == sent(row, "follow_up_reason")
+            assert follow_up["note"] == rules.strip_or_none(sent(row, "follow_up_note"))
+        records.append(("follow-up", follow_up["id"]))
+    audited(diff, *records, action="create")
+
+
+def deleted_report(app, world) -> int:
+    """A report of the south hospital deleted through its form (its deletion in the audit
+    trail, as restoring needs): its id."""
+    hid = world["south"]
+    day = today() - timedelta(days=5)
+    with app.app_context():
+        there = db.session.scalar(
+            select(Report.id).where(Report.hospital_id == hid, Report.report_date == day)
+        )
+    rid = there or make_report(app, hid, report_date=day)
+    client = world["client"]
+    version = fetch(app, Report, rid).version
+    data = {"csrf_token": world["token"], "version": str(version)}
+    assert client.post(f"/reports/{rid}/delete", data=data).status_code == 303
+    return rid
+
+
+@given(data=st.data())
+def test_restore(app, world, data):
+    target = data.draw(the_record_or_any_id())
+    pairs = data.draw(
+        form_data({"version": st.sampled_from(["", "0", "1"])}, {"version": nasty_text(10)})
+    )
+    rid = deleted_report(app, world)
+    url = f"/reports/{target or rid}/restore"
+    response, diff = send(app, world["client"], "POST", url, data=form_of(pairs, world["token"]))
+    if not redirected(response, rf"/reports/{rid}/history"):
+        assert_nothing_written(response, diff)
+        return
+    assert (target or str(rid)) == str(rid)
+    assert diff.tables() == {"hospital_stats", "audit_log"}, diff
+    [report] = diff.added["hospital_stats"]
+    assert report["id"] == rid and report["hospital_id"] == world["south"]
+    assert report["report_date"] == today() - timedelta(days=5)
+    audited(diff, ("report", rid), action="restored")
+
+
+@given(data=st.data())
+def test_revert(app, world, data):
+    rid = world["report"]
+    admissions = data.draw(st.integers(0, 300))
+    which = data.draw(st.sampled_from(["first", "first", "last", "any"]))
+    any_id = data.draw(id_text())
+    target = data.draw(the_record_or_any_id())
+    version_kind = data.draw(
+        st.one_of(st.just("current"), st.sampled_from(["current", ""]), id_text(), nasty_text(10))
+    )
+    with app.app_context():
+        report = db.session.get(Report, rid)
+        report.admissions = admissions  # a change of its own, in its history
+        report.signed_off_at = report.signed_off_by_id = None
+        db.session.commit()
+        version = report.version
+        entries = db.session.scalars(
+            select(AuditEntry.id)
+            .where(AuditEntry.record_type == "report", AuditEntry.record_id == rid)
+            .order_by(AuditEntry.id)
+        ).all()
+    entry = {"first": str(entries[0]), "last": str(entries[-1]), "any": any_id}[which]
+    sent_version = str(version) if version_kind == "current" else version_kind
+    response, diff = send(
+        app,
+        world["client"],
+        "POST",
+        f"/reports/{target or rid}/revert/{entry}",
+        data=form_of([("version", sent_version)], world["token"]),
+    )
+    if not redirected(response, rf"/reports/{rid}/history"):
+        assert_nothing_written(response, diff)
+        return
+    if not diff:
+        return  # the figures of that version already
+    assert (target or str(rid)) == str(rid) and entry in map(str, entries)
+    assert diff.tables() == {"hospital_stats", "audit_log"}, diff
+    [(_old, new)] = diff.changed["hospital_stats"]
+    assert new["id"] == rid and new["version"] == version + 1
+    if entry == str(entries[0]):  # the figures the report was made with
+        assert new["admissions"] == int(report_values()["admissions"])
+    assert sent_version.strip() in ("", str(version))
+    audited(diff, ("report", rid), action="reverted")
+
+
+@given(data=st.data())
+def test_unblock(app, world, data):
+    aid = world["editor"]
+    failures = data.draw(st.sampled_from([0, 2, 5, 5]))
+    target = data.draw(the_record_or_any_id())
+    extra = data.draw(
+        st.lists(st.tuples(st.sampled_from(STRANGE_NAMES), nasty_text(10)), max_size=2)
+    )
+    guesser = app.test_client()
+    for _ in range(failures):
+        guesser.post(
+            "/login",
+            data={
+                "email": "editor@example.org",
+                "password": "wrong password",
+                "csrf_token": csrf_token(guesser, "/login"),
+            },
+        )
+    response, diff = send(
+        app,
+        world["client"],
+        "POST",
+        f"/accounts/{target or aid}/unblock",
+        data=form_of(extra, world["token"]),
+    )
+    if not redirected(response, rf"/accounts/{aid}/edit"):
+        assert_nothing_written(response, diff)
+        return
+    if not diff:
+        return
+    assert (target or str(aid)) == str(aid)
+    assert diff.tables() == {"sign_in_counters", "audit_log"}, diff
+    assert [r["key"] for r in diff.removed["sign_in_counters"]] == ["account:editor@example.org"]
+    assert not diff.added.get("sign_in_counters") and not diff.changed.get("sign_in_counters")
+    audited(diff, ("account", aid), action="unblock")
 
 
 # --- What the suite found, kept as plain examples ------------------------------------------------
