@@ -333,16 +333,16 @@ class DayArg(StringField):
             self.day = day
 
 
-class PageField(IntegerField):
-    """?page=N: ASCII digits read by the rules' reader, so "abc", "٣" and a 5,000-digit
-    number each get a message (a 400), not Python's."""
+class WholeNumberInput(IntegerField):
+    """A whole number read by the rules' reader (ASCII digits), so "abc", "٣" and a
+    5,000-digit number each get the field's own message, not Python's. Subclasses say what
+    to tell for a number too large and for text that is no number."""
 
-    PAGE_MAX = 10**6
-    TOO_SMALL = "Page numbers start at 1."
-    TOO_LARGE = f"There are not that many pages: page numbers go up to {PAGE_MAX:,} at most."
+    def too_large(self, raw: str) -> str:
+        raise NotImplementedError
 
-    def __init__(self, label: str = "Page", **kwargs):
-        super().__init__(label, default=1, validators=[Optional()], **kwargs)
+    def not_a_number(self, raw: str) -> str:
+        raise NotImplementedError
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -352,15 +352,34 @@ class PageField(IntegerField):
         try:
             self.data = rules.read_whole_number(raw)
         except rules.TooLarge:
-            raise ValueError(self.TOO_LARGE) from None
+            raise ValueError(self.too_large(raw)) from None
         except ValueError:
-            raise ValueError(
-                f"“{rules.clip(raw, 20)}” is not a page number: write a whole number, like 2."
-            ) from None
+            raise ValueError(self.not_a_number(raw)) from None
 
     def pre_validate(self, form) -> None:
+        # Not a number: that message alone, not the range's as well.
         if self.process_errors:
             raise StopValidation()
+
+
+class PageField(WholeNumberInput):
+    """?page=N: a message (a 400) for anything that is not a page number."""
+
+    PAGE_MAX = 10**6
+    TOO_SMALL = "Page numbers start at 1."
+    TOO_LARGE = f"There are not that many pages: page numbers go up to {PAGE_MAX:,} at most."
+
+    def __init__(self, label: str = "Page", **kwargs):
+        super().__init__(label, default=1, validators=[Optional()], **kwargs)
+
+    def too_large(self, raw: str) -> str:
+        return self.TOO_LARGE
+
+    def not_a_number(self, raw: str) -> str:
+        return f"“{rules.clip(raw, 20)}” is not a page number: write a whole number, like 2."
+
+    def pre_validate(self, form) -> None:
+        super().pre_validate(form)
         if self.data is not None and self.data < 1:
             raise StopValidation(self.TOO_SMALL)
         if self.data is not None and self.data > self.PAGE_MAX:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from wtforms import IntegerField, SelectChoice, StringField, TextAreaField
+from wtforms import SelectChoice, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
     NumberRange,
     Optional,
-    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import TextInput
@@ -22,7 +21,7 @@ from ..conflicts import explain
 from ..extensions import db
 from ..models import ClosingException, Hospital, ReportingSettings
 from ..report_entry import ReportDateField
-from ..web import BlankIsMissing, Choice, OrderedForm
+from ..web import BlankIsMissing, Choice, OrderedForm, WholeNumberInput
 from . import queries
 
 # The version a form shows for settings never stored (the defaults): a row saved meanwhile by
@@ -55,7 +54,7 @@ class TimeOfDayField(BlankIsMissing, StringField):
         return getattr(self, "raw", "") or ""
 
 
-class WholeNumberField(IntegerField):
+class WholeNumberField(WholeNumberInput):
     """A whole number typed in a text box with a numeric keypad, with a plain message."""
 
     widget = TextInput()
@@ -65,24 +64,11 @@ class WholeNumberField(IntegerField):
         kwargs.setdefault("render_kw", {"inputmode": "numeric", "autocomplete": "off"})
         super().__init__(label, **kwargs)
 
-    def process_formdata(self, valuelist):
-        self.data = None
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            return
-        try:
-            self.data = rules.read_whole_number(raw)
-        except rules.TooLarge:
-            raise ValueError(f"“{rules.clip(raw, 20)}” is too large. {self.message}") from None
-        except ValueError:
-            raise ValueError(
-                f"“{rules.clip(raw, 20)}” is not a whole number. {self.message}"
-            ) from None
+    def too_large(self, raw: str) -> str:
+        return f"“{rules.clip(raw, 20)}” is too large. {self.message}"
 
-    def pre_validate(self, form) -> None:
-        # Not a number: that message alone, not the range's as well.
-        if self.process_errors:
-            raise StopValidation()
+    def not_a_number(self, raw: str) -> str:
+        return f"“{rules.clip(raw, 20)}” is not a whole number. {self.message}"
 
 
 class SettingsForm(OrderedForm):
