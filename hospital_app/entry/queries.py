@@ -61,24 +61,29 @@ def day_sheet(account, day: date, region: str | None = None) -> list[DayRow]:
         .order_by(case((Report.id.is_(None), 0), else_=1), Hospital.name, Hospital.id)
     )
     found = db.session.execute(stmt).all()
-    report_ids = [report.id for _hospital, report in found if report is not None]
-    creators = {}
-    if report_ids:
-        # Oldest first, so the newest entry wins should a deleted report's id be reused.
-        entries = db.session.execute(
-            select(AuditEntry.record_id, AuditEntry.actor, AuditEntry.created_at)
-            .where(
-                AuditEntry.record_type == "report",
-                AuditEntry.action == "create",
-                AuditEntry.record_id.in_(report_ids),
-            )
-            .order_by(AuditEntry.id)
-        )
-        creators = {record_id: (actor, at) for record_id, actor, at in entries}
+    entered = creators([report.id for _hospital, report in found if report is not None])
     return [
-        DayRow(hospital, report, *creators.get(report.id if report else None, (None, None)))
+        DayRow(hospital, report, *entered.get(report.id if report else None, (None, None)))
         for hospital, report in found
     ]
+
+
+def creators(report_ids: list[int]) -> dict[int, tuple[str, datetime]]:
+    """Who entered each report and when, from the audit entries that created them: one
+    query, none for no reports."""
+    if not report_ids:
+        return {}
+    # Oldest first, so the newest entry wins should a deleted report's id be reused.
+    entries = db.session.execute(
+        select(AuditEntry.record_id, AuditEntry.actor, AuditEntry.created_at)
+        .where(
+            AuditEntry.record_type == "report",
+            AuditEntry.action == "create",
+            AuditEntry.record_id.in_(report_ids),
+        )
+        .order_by(AuditEntry.id)
+    )
+    return {record_id: (actor, at) for record_id, actor, at in entries}
 
 
 def to_do(account, day: date, region: str | None = None) -> list[tuple[int, str]]:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import aliased, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import outliers, rules
+from ..entry.queries import creators
 from ..extensions import db
-from ..models import Account, AuditEntry, Hospital, Report
+from ..models import Account, Hospital, Report
 
 
 @dataclass
@@ -61,20 +62,9 @@ def review_sheet(region: str, day: date) -> list[ReviewRow]:
 
 
 def _entered_by(rows: list[ReviewRow]) -> None:
-    ids = [row.report.id for row in rows]
-    # Oldest first, so the newest entry wins should a deleted report's id be reused.
-    entries = db.session.execute(
-        select(AuditEntry.record_id, AuditEntry.actor, AuditEntry.created_at)
-        .where(
-            AuditEntry.record_type == "report",
-            AuditEntry.action == "create",
-            AuditEntry.record_id.in_(ids),
-        )
-        .order_by(AuditEntry.id)
-    )
-    creators = {record_id: (actor, at) for record_id, actor, at in entries}
+    entered = creators([row.report.id for row in rows])
     for row in rows:
-        row.entered_by, row.entered_at = creators.get(row.report.id, (None, None))
+        row.entered_by, row.entered_at = entered.get(row.report.id, (None, None))
 
 
 def _warnings(rows: list[ReviewRow], day: date) -> None:
