@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, cycle, errors, legacy, policy, rules, security, system, templating
+from . import cli, cycle, errors, legacy, policy, rules, security, summary, system, templating
 from . import config as config_module
 from .accounts.views import bp as accounts_bp
 from .audit import trail
@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     trail.register()
     cycle.register()
     signoff.register()
+    summary.register()
 
     # Before the routes are added: their <int:…> ids are compiled with it.
     app.url_map.converters["int"] = IdConverter

@@ -18,7 +18,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import backup, cycle, deploy, integrity, mail, policy, rules
+from . import backup, cycle, deploy, integrity, mail, policy, rules, summary
 from .accounts.checks import check_account, unique_codes
 from .auth.passwords import hash_password
 from .entry.queries import to_do_by_editor
@@ -170,6 +170,7 @@ def seed_demo(hospitals: int, days: int, seed: int, missing_today: int = 0, batc
                 # Core executemany on the table: the ORM's bulk path costs more per row, and
                 # skips nothing we need: on time or late is set above, by the same rule.
                 db.session.execute(insert(Report.__table__), reports)
+                summary.record_reports(db.session.connection(), after=reports)
             db.session.commit()
             db.session.expunge_all()
             written += len(reports)

@@ -15,7 +15,9 @@ The invariants, as the app keeps them (models.py, saving.py, audit/trail.py):
   changes the trail lists since its creation (an account's can be more: signing in and the
   session generation raise it unaudited);
 - uniqueness: hospital codes (upper-case), account emails (lower-case), one report per
-  hospital and day.
+  hospital and day;
+- the daily sums per region (region_days, summary.py) equal the sums of the reports they
+  stand for.
 
 --expect FILE (JSON lines, as bench/soak/soak.py writes them) lists acknowledged writes:
 {"kind": "hospital", "code": …, "values": {…}} or {"kind": "report", "code": …,
@@ -39,7 +41,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import rules
+from . import rules, summary
 from .extensions import db
 from .models import (
     Account,
@@ -156,6 +158,7 @@ def check(expect: list[dict] | None = None) -> Result:
     _first_reports(result, hospitals, reports, entries)
     _trail(result, rows, histories)
     _uniqueness(result, hospitals, reports, accounts)
+    _region_days(result)
     if expect is not None:
         _acknowledged(result, expect, hospitals, reports, histories)
     return result
@@ -279,6 +282,16 @@ def _uniqueness(result: Result, hospitals, reports, accounts) -> None:
             result.add("unique", f"hospital {hospital_id} has {n} reports for {day}")
 
 
+def _region_days(result: Result) -> None:
+    for (day, region, active), stored, expected in summary.differences():
+        state = "active" if active else "archived"
+        result.add(
+            "summary",
+            f"region_days of {day}, {region} ({state}) holds {stored or 'nothing'}, "
+            f"but the reports add up to {expected} ({', '.join(summary.SUMS)})",
+        )
+
+
 def _acknowledged(result: Result, expect: list[dict], hospitals, reports, histories) -> None:
     by_code = {h.code: h.id for h in hospitals.values()}
     report_ids = {(r.hospital_id, _plain(r.report_date)): r.id for r in reports.values()}
@@ -356,7 +369,7 @@ def check_integrity_command(expect_path: str | None) -> None:
         return
     kinds = ", ".join(
         f"{c[k]} {k}"
-        for k in ("orphan", "first report", "audit", "version", "lost", "unique")
+        for k in ("orphan", "first report", "audit", "version", "lost", "unique", "summary")
         if c[k]
     )
     click.echo(f"Integrity: {len(result.violations)} violation(s) ({kinds})")

@@ -168,6 +168,28 @@ class Report(Timestamped, db.Model):
         return f"<Report hospital={self.hospital_id} {self.report_date}>"
 
 
+class RegionDay(db.Model):
+    """The sums of one day's reports of one region's hospitals, active or archived apart:
+    kept by summary.py in the same transaction as every write of a report (and every change
+    of a hospital's region or archiving), so the dashboard's trends and the reports list's
+    counts read a row per region and day instead of every report."""
+
+    __tablename__ = "region_days"
+
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    region: Mapped[str] = mapped_column(String(rules.REGION_MAX), primary_key=True)
+    active: Mapped[bool] = mapped_column(primary_key=True)
+    reports: Mapped[int] = mapped_column(default=0)
+    on_time: Mapped[int] = mapped_column(default=0)
+    signed_off: Mapped[int] = mapped_column(default=0)
+    beds_total: Mapped[int] = mapped_column(default=0)
+    beds_occupied: Mapped[int] = mapped_column(default=0)
+    icu_beds_total: Mapped[int] = mapped_column(default=0)
+    icu_beds_occupied: Mapped[int] = mapped_column(default=0)
+    ventilators_total: Mapped[int] = mapped_column(default=0)
+    ventilators_in_use: Mapped[int] = mapped_column(default=0)
+
+
 # --- Accounts --------------------------------------------------------------------------------
 
 # Which hospitals an editor may enter and change the reports of.

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from hospital_app import summary
 from hospital_app.extensions import db
 
 # The property suite's budget (test_properties.py): a fixed number of examples per test and
@@ -96,9 +97,16 @@ def migrated_url(database_url) -> str:
 
 
 @pytest.fixture
-def app(migrated_url):
+def app(migrated_url, request):
     with fresh_app(migrated_url) as app:
         yield app
+        # Whatever the test did through the app, the daily sums per region still equal the
+        # sums of the reports (summary.py keeps them in the same transaction as every write).
+        if request.node.get_closest_marker("writes_around_the_app") is None:
+            with app.app_context():
+                wrong = summary.differences()
+            if wrong:
+                pytest.fail(f"region_days differs from the reports: {wrong[:5]}")
 
 
 @pytest.fixture

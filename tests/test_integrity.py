@@ -195,7 +195,8 @@ def test_orphans(app, written, admin_id):
         f"editor link account {admin_id} → hospital {hospital_id} names a missing account"
     ) in output
     assert f"names account {admin_id}, which is missing" in output
-    assert "Integrity: 9 violation(s) (7 orphan, 2 lost)" in output
+    # The daily sums still count the two reports of the hospital deleted around the app.
+    assert "Integrity: 11 violation(s) (7 orphan, 2 lost, 2 summary)" in output
 
 
 def acknowledged(tmp_path, *lines) -> str:
@@ -238,3 +239,13 @@ def test_expect_reports_a_missing_or_different_row(app, written, tmp_path):
         '{"beds_occupied": 99}'
     ) in output
     assert "Acknowledged writes: 2 checked, rows lost: 2." in output
+
+
+def test_daily_sums_that_differ_from_the_reports(app, written):
+    _hospital_id, report_id = written
+    raw(app, f"UPDATE hospital_stats SET beds_occupied = beds_occupied + 7 WHERE id = {report_id}")
+    code, output = run(app)
+    assert code == 1
+    assert "[summary] region_days of " in output
+    assert "but the reports add up to" in output
+    assert "Integrity: 2 violation(s) (1 audit, 1 summary)" in output

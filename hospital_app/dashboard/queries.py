@@ -23,7 +23,7 @@ from sqlalchemy.orm import contains_eager
 from .. import cycle, rules
 from ..charts import Chart, Series, days_ending, occupancy_chart, ratio
 from ..extensions import db
-from ..models import AuditEntry, Hospital, Report
+from ..models import AuditEntry, Hospital, RegionDay, Report
 
 ACTIVE = Hospital.is_active.is_(True)
 # Summed over the network and the regions: the census (the day's flows are not shown).
@@ -204,7 +204,9 @@ def confirmed_by(reports: Collection[Report]) -> dict[int, str]:
             AuditEntry.record_type == "report",
             AuditEntry.record_id.in_(sorted(r.id for r in reports)),
         )
-        .order_by(AuditEntry.id.desc())
+        # By record first, so the (record_type, record_id, id) index serves it: ordered by id
+        # alone, SQLite walks every report entry of the trail (110 ms with 300,000).
+        .order_by(AuditEntry.record_id, AuditEntry.id.desc())
     )
     found: dict[int, str] = {}
     # The changes are JSON kept as text (models.JSONText): read here, not filtered in SQL.
@@ -225,22 +227,26 @@ def first(stmt, limit: int) -> tuple[list, int]:
 # --- Trends ----------------------------------------------------------------------------------
 
 
-def _trend_columns():
-    return (
-        func.count(),
-        func.sum(Report.beds_occupied),
-        func.sum(Report.beds_total),
-        func.sum(Report.icu_beds_occupied),
-        func.sum(Report.icu_beds_total),
-    )
-
-
 def _trend(end: date, days: int, *keys):
+    """The active hospitals' reports per day (and `keys`) of the `days` ending `end`: read from
+    the daily sums per region (summary.py), a row per region and day whatever the number of
+    reports."""
     return (
-        select(*keys, Report.report_date, *_trend_columns())
-        .join(Hospital, Hospital.id == Report.hospital_id)
-        .where(ACTIVE, Report.report_date.between(end - timedelta(days=days - 1), end))
-        .group_by(*keys, Report.report_date)
+        select(
+            *keys,
+            RegionDay.report_date,
+            func.sum(RegionDay.reports),
+            func.sum(RegionDay.beds_occupied),
+            func.sum(RegionDay.beds_total),
+            func.sum(RegionDay.icu_beds_occupied),
+            func.sum(RegionDay.icu_beds_total),
+        )
+        .where(
+            RegionDay.active.is_(True),
+            RegionDay.reports > 0,  # a row whose reports were all deleted since
+            RegionDay.report_date.between(end - timedelta(days=days - 1), end),
+        )
+        .group_by(*keys, RegionDay.report_date)
     )
 
 
@@ -248,7 +254,8 @@ def network_trend(end: date, days: int) -> Chart:
     dates = days_ending(end, days)
     counts, by_day = {}, {}
     for day, count, *figures in db.session.execute(_trend(end, days)):
-        counts[day], by_day[day] = count, figures
+        # MariaDB's SUM() is a Decimal: whole numbers here, so int() is exact.
+        counts[day], by_day[day] = int(count), [int(f) for f in figures]
     return occupancy_chart(
         "chart-network",
         f"Network occupancy, last {days} days to {end.day} {end:%b %Y}",
@@ -266,7 +273,7 @@ def region_trends(end: date, days: int) -> tuple[Chart, Chart]:
     beds: dict[str, list] = {}
     icu: dict[str, list] = {}
     for region, day, _count, occupied, total, icu_occupied, icu_total in db.session.execute(
-        _trend(end, days, Hospital.region)
+        _trend(end, days, RegionDay.region)
     ):
         i = index[day]
         beds.setdefault(region, [None] * days)[i] = ratio(occupied, total)

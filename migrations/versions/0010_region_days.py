@@ -1,0 +1,48 @@
+"""daily sums of the reports per region (region_days), kept beside the reports
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-29 05:10:00
+
+The rows are filled here from the reports already stored; from then on summary.py keeps them
+in the same transaction as every write of a report.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+CENSUS = ('beds_total', 'beds_occupied', 'icu_beds_total', 'icu_beds_occupied',
+          'ventilators_total', 'ventilators_in_use')
+
+
+def upgrade():
+    op.create_table(
+        'region_days',
+        sa.Column('report_date', sa.Date(), nullable=False),
+        sa.Column('region', sa.String(length=100), nullable=False),
+        sa.Column('active', sa.Boolean(), nullable=False),
+        sa.Column('reports', sa.Integer(), nullable=False),
+        sa.Column('on_time', sa.Integer(), nullable=False),
+        sa.Column('signed_off', sa.Integer(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in CENSUS),
+        sa.PrimaryKeyConstraint('report_date', 'region', 'active', name=op.f('pk_region_days')),
+    )
+    sums = ", ".join(f"SUM(s.{name})" for name in CENSUS)
+    op.execute(
+        f"INSERT INTO region_days (report_date, region, active, reports, on_time, signed_off, "
+        f"{', '.join(CENSUS)}) "
+        f"SELECT s.report_date, h.region, h.is_active, COUNT(*), "
+        f"SUM(CASE WHEN s.on_time THEN 1 ELSE 0 END), COUNT(s.signed_off_at), {sums} "
+        f"FROM hospital_stats s JOIN hospitals h ON h.id = s.hospital_id "
+        f"GROUP BY s.report_date, h.region, h.is_active"
+    )
+
+
+def downgrade():
+    op.drop_table('region_days')
