@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
@@ -395,11 +396,22 @@ class PageArgs(CheckedArgs):
     def page_number(self) -> int:
         return self.page.data or 1
 
-    def paginate(self, stmt):
-        """The page of `stmt` these arguments ask for; past the last page, an empty one."""
-        return db.paginate(
-            stmt,
-            page=self.page_number(),
-            per_page=current_app.config["PER_PAGE"],
-            error_out=False,
-        )
+    def paginate(self, stmt, total: int | None = None):
+        """The page of `stmt` these arguments ask for; past the last page, an empty one.
+        `total`: how many rows `stmt` selects, when the caller knows it already (read from
+        the daily sums), so they are not counted again."""
+        args = {"page": self.page_number(), "per_page": current_app.config["PER_PAGE"]}
+        if total is None:
+            return db.paginate(stmt, error_out=False, **args)
+        return KnownTotalPagination(total, select=stmt, session=db.session, **args)
+
+
+class KnownTotalPagination(SelectPagination):
+    """A page of a list whose total the caller knows (CheckedArgs.paginate(total=…))."""
+
+    def __init__(self, total: int, **kwargs):
+        self._known_total = total
+        super().__init__(error_out=False, **kwargs)
+
+    def _query_count(self) -> int:
+        return self._known_total

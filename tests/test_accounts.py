@@ -545,6 +545,7 @@ def test_hospitals_ticked_for_a_viewer_are_still_refused(app, client, hospitals)
     assert all_users(app) == before
 
 
+@pytest.mark.writes_around_the_app  # archives two hospitals with an UPDATE
 def test_an_archived_hospital_stays_ticked_until_unticked(app, client, hospitals):
     archived = make_hospital(app, code="OLD-1", name="Old Hospital")
     make_hospital(app, code="GONE-1", name="Gone Hospital")

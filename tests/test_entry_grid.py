@@ -357,6 +357,7 @@ def test_a_colleagues_report_entered_since_the_page_opened_is_that_rows_clash(ap
         assert (kept.hospital_id, kept.admissions) == (three[0], 55)
 
 
+@pytest.mark.writes_around_the_app  # the colleague's report is an INSERT of its own
 def test_a_report_committed_between_the_checks_and_the_commit_is_that_rows_clash(
     app, client, three, migrated_url
 ):

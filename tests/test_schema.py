@@ -112,6 +112,7 @@ def test_the_database_refuses_counts_out_of_range(app, field, value):
         insert_report(app, **values)
 
 
+@pytest.mark.writes_around_the_app  # stores reports with INSERTs of its own
 def test_the_database_accepts_a_valid_report_at_the_limits(app):
     at_the_limits = report_values(beds_total=rules.MAX_COUNT, discharges=rules.MAX_COUNT)
     all_zero = report_values(**dict.fromkeys(rules.COUNT_FIELDS, 0))
@@ -137,6 +138,7 @@ def test_the_database_refuses_a_report_for_no_hospital(app):
         insert_report(app, hospital_id=987654)
 
 
+@pytest.mark.writes_around_the_app  # stores a report with an INSERT of its own
 def test_the_database_refuses_a_report_dated_in_the_future(app):
     hospital_id = make_hospital(app, reports=())
     with pytest.raises(REFUSED):
@@ -242,6 +244,7 @@ def test_0007_goes_down_to_login_attempts_and_up_to_counters(app):
         assert "sign_in_counters" in tables and "login_attempts" not in tables
 
 
+@pytest.mark.writes_around_the_app  # stores a report with an INSERT of its own
 def test_0003_goes_down_and_up_keeping_the_report_rules(app):
     """0003 changes hospital_stats in place: on SQLite a copied table would silently lose
     the future-date triggers, so both directions are checked against them."""

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import count_queries, make_hospital, page_text, shown, today
-from sqlalchemy import update
+from sqlalchemy import select
 
 from hospital_app import cycle
 from hospital_app.extensions import db
@@ -70,11 +70,13 @@ def make(app, h: Made, **extra) -> Made:
     with app.app_context():
         # Made now, after their deadlines: the insert classed them late. The test says which
         # were on time.
-        db.session.execute(
-            update(Report)
-            .where(Report.hospital_id == h.id, Report.report_date.in_(sorted(h.on_time)))
-            .values(on_time=True)
-        )
+        # Through the session, so the daily sums (summary.py) count them on time too.
+        for report in db.session.scalars(
+            select(Report).where(
+                Report.hospital_id == h.id, Report.report_date.in_(sorted(h.on_time))
+            )
+        ):
+            report.on_time = True
         db.session.commit()
     return h
 

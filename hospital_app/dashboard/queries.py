@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from .. import cycle, rules
@@ -80,27 +80,48 @@ class Totals:
         return ratio(self.icu_beds_occupied, self.icu_beds_total)
 
 
-def _day_columns():
-    return (
-        func.count(Hospital.id),
-        func.count(Report.id),
-        func.coalesce(func.sum(case((Report.on_time, 1), else_=0)), 0),
-        func.count(Report.signed_off_at),
-        *(func.coalesce(func.sum(getattr(Report, name)), 0) for name in SUMMED),
-    )
-
-
-def _active_with_report_of(day: date, *columns):
-    """Every active hospital, beside its report of `day` if it has one."""
-    return (
-        select(*columns)
-        .select_from(Hospital)
-        .outerjoin(
-            Report,
-            and_(Report.hospital_id == Hospital.id, Report.report_date == day),
-        )
+def day_totals(day: date) -> tuple[Totals, list[Totals], int]:
+    """The network's and each region's totals of `day` (the regions that have active
+    hospitals, by name), and how many reports of `day` archived hospitals have: the active
+    hospitals counted per region, beside the region's daily sums (summary.py). Two small
+    queries whatever the number of reports; the network's totals are the sum of its regions'."""
+    hospitals = (
+        select(Hospital.region, func.count().label("hospitals"))
         .where(ACTIVE)
+        .group_by(Hospital.region)
+        .subquery()
     )
+    # Joined on the region by the database, so regions compare as the database compares
+    # them (MariaDB: without regard to case, as its GROUP BY above does).
+    stmt = (
+        select(
+            hospitals.c.region,
+            hospitals.c.hospitals,
+            *(func.coalesce(getattr(RegionDay, name), 0) for name in _TOTALLED),
+        )
+        .outerjoin(
+            RegionDay,
+            and_(
+                RegionDay.region == hospitals.c.region,
+                RegionDay.report_date == day,
+                RegionDay.active.is_(True),
+            ),
+        )
+        .order_by(hospitals.c.region)
+    )
+    regions = [Totals.from_row(row[1:], region=row[0]) for row in db.session.execute(stmt)]
+    network = Totals.from_row([sum(getattr(t, name) for t in regions) for name in _TOTALS_FIELDS])
+    archived = db.session.scalar(
+        select(func.coalesce(func.sum(RegionDay.reports), 0)).where(
+            RegionDay.report_date == day, RegionDay.active.is_(False)
+        )
+    )
+    return network, regions, int(archived)
+
+
+# The daily sums a day's totals show, in the order of Totals' fields after `hospitals`.
+_TOTALLED = ("reports", "on_time", "signed_off", *SUMMED)
+_TOTALS_FIELDS = ("hospitals", "reported", "on_time", "signed_off", *SUMMED)
 
 
 def deadline_ahead(day: date) -> str | None:
@@ -112,29 +133,6 @@ def deadline_ahead(day: date) -> str | None:
         return None
     due = cycle.deadline(day, settings)
     return f"{due:%H:%M} on {rules.day_text(due.date())}"
-
-
-def network_totals(day: date) -> Totals:
-    return Totals.from_row(db.session.execute(_active_with_report_of(day, *_day_columns())).one())
-
-
-def region_totals(day: date) -> list[Totals]:
-    stmt = (
-        _active_with_report_of(day, Hospital.region, *_day_columns())
-        .group_by(Hospital.region)
-        .order_by(Hospital.region)
-    )
-    return [Totals.from_row(row[1:], region=row[0]) for row in db.session.execute(stmt)]
-
-
-def archived_reports(day: date) -> int:
-    """Reports of `day` from hospitals archived since: left out of the totals."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .join(Hospital, Hospital.id == Report.hospital_id)
-        .where(Report.report_date == day, Hospital.is_active.is_(False))
-    )
 
 
 def missing_hospitals(day: date, first_ids: Collection[int] = ()):
@@ -227,63 +225,55 @@ def first(stmt, limit: int) -> tuple[list, int]:
 # --- Trends ----------------------------------------------------------------------------------
 
 
-def _trend(end: date, days: int, *keys):
-    """The active hospitals' reports per day (and `keys`) of the `days` ending `end`: read from
-    the daily sums per region (summary.py), a row per region and day whatever the number of
-    reports."""
-    return (
-        select(
-            *keys,
-            RegionDay.report_date,
-            func.sum(RegionDay.reports),
-            func.sum(RegionDay.beds_occupied),
-            func.sum(RegionDay.beds_total),
-            func.sum(RegionDay.icu_beds_occupied),
-            func.sum(RegionDay.icu_beds_total),
-        )
-        .where(
-            RegionDay.active.is_(True),
-            RegionDay.reports > 0,  # a row whose reports were all deleted since
-            RegionDay.report_date.between(end - timedelta(days=days - 1), end),
-        )
-        .group_by(*keys, RegionDay.report_date)
+_TREND = (
+    select(
+        RegionDay.region,
+        RegionDay.report_date,
+        RegionDay.reports,
+        RegionDay.beds_occupied,
+        RegionDay.beds_total,
+        RegionDay.icu_beds_occupied,
+        RegionDay.icu_beds_total,
     )
-
-
-def network_trend(end: date, days: int) -> Chart:
-    dates = days_ending(end, days)
-    counts, by_day = {}, {}
-    for day, count, *figures in db.session.execute(_trend(end, days)):
-        # MariaDB's SUM() is a Decimal: whole numbers here, so int() is exact.
-        counts[day], by_day[day] = int(count), [int(f) for f in figures]
-    return occupancy_chart(
-        "chart-network",
-        f"Network occupancy, last {days} days to {end.day} {end:%b %Y}",
-        "Occupied beds over all beds, and occupied ICU beds over all ICU beds, in the active "
-        "hospitals that reported each day.",
-        dates,
-        by_day,
-        extra=[("Hospitals reporting", [counts.get(d) for d in dates])],
+    .where(
+        RegionDay.active.is_(True),
+        RegionDay.reports > 0,  # a row whose reports were all deleted since
+        RegionDay.report_date.between(bindparam("first"), bindparam("last")),
     )
+    .order_by(RegionDay.report_date, RegionDay.region)
+)
 
 
-def region_trends(end: date, days: int) -> tuple[Chart, Chart]:
+def trends(end: date, days: int) -> tuple[Chart, Chart, Chart]:
+    """The network's occupancy, and each region's bed and ICU occupancy, over the `days`
+    ending `end`, in the active hospitals that reported each day: one query of the daily sums
+    per region (summary.py), a row per region and day whatever the number of reports; the
+    network's days are the sums of its regions'."""
     dates = days_ending(end, days)
     index = {d: i for i, d in enumerate(dates)}
+    network: dict[date, list[int]] = {}
     beds: dict[str, list] = {}
     icu: dict[str, list] = {}
-    for region, day, _count, occupied, total, icu_occupied, icu_total in db.session.execute(
-        _trend(end, days, RegionDay.region)
-    ):
+    rows = db.session.connection().execute(_TREND, {"first": dates[0], "last": end})
+    for region, day, *figures in rows:
+        count, occupied, total, icu_occupied, icu_total = (int(f) for f in figures)
+        sums = network.setdefault(day, [0, 0, 0, 0, 0])
+        for k, value in enumerate((count, occupied, total, icu_occupied, icu_total)):
+            sums[k] += value
         i = index[day]
         beds.setdefault(region, [None] * days)[i] = ratio(occupied, total)
         icu.setdefault(region, [None] * days)[i] = ratio(icu_occupied, icu_total)
-    regions = sorted(beds)
     period = f"last {days} days to {end.day} {end:%b %Y}"
-    charts = (
-        ("beds", "Bed occupancy", "Occupied beds over all beds", beds),
-        ("icu", "ICU occupancy", "Occupied ICU beds over all ICU beds", icu),
+    network_chart = occupancy_chart(
+        "chart-network",
+        f"Network occupancy, {period}",
+        "Occupied beds over all beds, and occupied ICU beds over all ICU beds, in the active "
+        "hospitals that reported each day.",
+        dates,
+        {day: sums[1:] for day, sums in network.items()},
+        extra=[("Hospitals reporting", [network[d][0] if d in network else None for d in dates])],
     )
+    regions = sorted(beds)
     beds_chart, icu_chart = (
         Chart(
             id=f"chart-regions-{key}",
@@ -292,6 +282,9 @@ def region_trends(end: date, days: int) -> tuple[Chart, Chart]:
             dates=dates,
             series=[Series(r, tuple(values[r])) for r in regions],
         )
-        for key, name, what, values in charts
+        for key, name, what, values in (
+            ("beds", "Bed occupancy", "Occupied beds over all beds", beds),
+            ("icu", "ICU occupancy", "Occupied ICU beds over all ICU beds", icu),
+        )
     )
-    return beds_chart, icu_chart
+    return network_chart, beds_chart, icu_chart

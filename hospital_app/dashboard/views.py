@@ -34,12 +34,13 @@ def index():
     missing, _ = queries.first(queries.missing_hospitals(day, own_hospitals()), SHOWN)
     pressure, pressure_count = queries.first(queries.under_pressure(day, args.tenths), SHOWN)
     outliers, outlier_count = queries.first(queries.confirmed_outliers(day), SHOWN)
-    beds_chart, icu_chart = queries.region_trends(day, args.period)
+    network_chart, beds_chart, icu_chart = queries.trends(day, args.period)
+    totals, regions, archived_reports = queries.day_totals(day)
     data = {
-        "totals": queries.network_totals(day),
+        "totals": totals,
         "deadline": queries.deadline_ahead(day),
-        "regions": queries.region_totals(day),
-        "archived_reports": queries.archived_reports(day),
+        "regions": regions,
+        "archived_reports": archived_reports,
         "missing": missing,
         "pressure": pressure,
         "pressure_count": pressure_count,
@@ -47,7 +48,7 @@ def index():
         "outlier_count": outlier_count,
         "confirmed_by": queries.confirmed_by(outliers),
         "outliers_since": day - timedelta(days=queries.OUTLIER_DAYS),
-        "network_chart": queries.network_trend(day, args.period),
+        "network_chart": network_chart,
         "region_charts": (beds_chart, icu_chart),
     }
     return render_template("dashboard/index.html", args=args, data=data, shown=SHOWN)

@@ -7,7 +7,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Hospital, Report
+from ..models import Hospital, RegionDay, Report
 
 
 def hospital_choices() -> list:
@@ -54,3 +54,24 @@ def signed_off_count(stmt: Select) -> int:
     aggregate query, beside the page's count of them all."""
     counted = stmt.with_only_columns(func.count(Report.signed_off_at)).order_by(None)
     return db.session.scalar(counted) or 0
+
+
+def counted(filters) -> tuple[int, int] | None:
+    """How many reports the list's `filters` select, and how many of them are signed off,
+    read from the daily sums per region (summary.py): a row per region and day instead of
+    every report. None when the filters name a hospital: the sums are per region, and one
+    hospital's reports are few enough to count."""
+    if filters.hospital.data:
+        return None
+    stmt = select(
+        func.coalesce(func.sum(RegionDay.reports), 0),
+        func.coalesce(func.sum(RegionDay.signed_off), 0),
+    )
+    if filters.region.data:
+        stmt = stmt.where(RegionDay.region == filters.region.data)
+    if filters.date_from.data:
+        stmt = stmt.where(RegionDay.report_date >= filters.date_from.data)
+    if filters.date_to.data:
+        stmt = stmt.where(RegionDay.report_date <= filters.date_to.data)
+    total, signed_off = db.session.execute(stmt).one()
+    return int(total), int(signed_off)  # MariaDB's SUM() is a Decimal

@@ -80,11 +80,14 @@ def index():
     filters = _filters()
     page, signed_off = None, 0
     if filters.validate():
-        page = filters.paginate(
-            queries.filtered_reports(filters).options(contains_eager(Report.hospital))
-        )
-        if page.total:
-            signed_off = queries.signed_off_count(queries.filtered_reports(filters))
+        stmt = queries.filtered_reports(filters).options(contains_eager(Report.hospital))
+        if (counts := queries.counted(filters)) is None:
+            page = filters.paginate(stmt)
+            if page.total:
+                signed_off = queries.signed_off_count(queries.filtered_reports(filters))
+        else:
+            total, signed_off = counts
+            page = filters.paginate(stmt, total=total)
     return render_template(
         "reports/index.html",
         filters=filters,
