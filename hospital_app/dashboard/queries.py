@@ -255,14 +255,23 @@ def trends(end: date, days: int) -> tuple[Chart, Chart, Chart]:
     beds: dict[str, list] = {}
     icu: dict[str, list] = {}
     rows = db.session.connection().execute(_TREND, {"first": dates[0], "last": end})
-    for region, day, *figures in rows:
-        count, occupied, total, icu_occupied, icu_total = (int(f) for f in figures)
-        sums = network.setdefault(day, [0, 0, 0, 0, 0])
-        for k, value in enumerate((count, occupied, total, icu_occupied, icu_total)):
-            sums[k] += value
+    # Plain integer columns (no SUM()), so ints on every database. A loop kept lean: a year
+    # of eight regions is 2,920 rows.
+    for region, day, count, occupied, total, icu_occupied, icu_total in rows:
+        sums = network.get(day)
+        if sums is None:
+            network[day] = [count, occupied, total, icu_occupied, icu_total]
+        else:
+            sums[0] += count
+            sums[1] += occupied
+            sums[2] += total
+            sums[3] += icu_occupied
+            sums[4] += icu_total
         i = index[day]
-        beds.setdefault(region, [None] * days)[i] = ratio(occupied, total)
-        icu.setdefault(region, [None] * days)[i] = ratio(icu_occupied, icu_total)
+        if region not in beds:
+            beds[region], icu[region] = [None] * days, [None] * days
+        beds[region][i] = 100 * occupied / total if total else None
+        icu[region][i] = 100 * icu_occupied / icu_total if icu_total else None
     period = f"last {days} days to {end.day} {end:%b %Y}"
     network_chart = occupancy_chart(
         "chart-network",
