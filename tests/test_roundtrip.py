@@ -104,6 +104,7 @@ def test_an_export_imports_back_unchanged(app, client, network):
     assert count(app, AuditEntry) == entries
 
 
+@pytest.mark.writes_around_the_app  # the loss is a DELETE of its own
 def test_an_export_restores_lost_reports_exactly(app, client, network):
     def values(rows):
         # What the file carries: the hospital, the date, the counts and the notes
