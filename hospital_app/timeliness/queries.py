@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from .. import cycle, rules
 from ..charts import ratio
@@ -124,42 +124,38 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
     """Every hospital (of `region`) with its figures for [date_from, date_to]: one query."""
     settings = cycle.settings()
     last = min(date_to, last_due_day(date_to, settings))
-    # Each hospital's reports of the due part of the range, counted by the database.
-    counted = (
-        select(
-            Report.hospital_id,
-            func.count().label("reported"),
-            func.sum(case((Report.on_time, 1), else_=0)).label("on_time"),
+
+    # Per hospital, seeks in ix_hospital_stats_timeliness (hospital_id, report_date,
+    # on_time), which holds all three counted: a range read of the index, never a row. A
+    # GROUP BY over the range instead lets SQLite pick the report_date index, read every
+    # report's row and sort them: 560 ms instead of 70 for 365 days of 1,000 hospitals.
+    def count(*where):
+        return (
+            select(func.count())
+            .where(
+                Report.hospital_id == Hospital.id,
+                Report.report_date.between(date_from, last),
+                *where,
+            )
+            .scalar_subquery()
         )
-        .where(Report.report_date.between(date_from, last))
-        .group_by(Report.hospital_id)
-    )
-    if region:
-        counted = counted.join(Hospital, Hospital.id == Report.hospital_id).where(
-            Hospital.region == region
-        )
-    counted = counted.subquery()
-    # Per hospital, through the (hospital_id, report_date) unique index: a look-up, not a scan.
+
     first_report = (
         select(func.min(Report.report_date))
         .where(Report.hospital_id == Hospital.id)
         .scalar_subquery()
     )
-    stmt = (
-        select(
-            Hospital.id,
-            Hospital.code,
-            Hospital.name,
-            Hospital.region,
-            Hospital.is_active,
-            Hospital.created_at,
-            first_report,
-            func.coalesce(counted.c.reported, 0),
-            func.coalesce(counted.c.on_time, 0),
-        )
-        .outerjoin(counted, counted.c.hospital_id == Hospital.id)
-        .order_by(Hospital.name, Hospital.id)
-    )
+    stmt = select(
+        Hospital.id,
+        Hospital.code,
+        Hospital.name,
+        Hospital.region,
+        Hospital.is_active,
+        Hospital.created_at,
+        first_report,
+        count(),
+        count(Report.on_time.is_(True)),
+    ).order_by(Hospital.name, Hospital.id)
     if region:
         stmt = stmt.where(Hospital.region == region)
     rows, zone = [], local_zone()
@@ -174,8 +170,6 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
         reported,
         on_time,
     ) in db.session.execute(stmt):
-        # MariaDB returns SUM() as a Decimal: a whole number here, so int() is exact.
-        reported, on_time = int(reported), int(on_time)
         start = start_day(first, created_at, zone)
         due = _days(max(date_from, start), last) if active else reported
         rows.append(Row(id_, code, name, region_, active, start, Figures(due, reported, on_time)))
