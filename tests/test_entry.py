@@ -24,6 +24,10 @@ from helpers import (
 )
 
 from hospital_app.models import Report
+from hospital_app.rules import CAPACITY_FIELDS, DAY_FIGURES
+
+# A row of the grid: the day's figures, then the capacity.
+GRID_FIELDS = (*DAY_FIGURES, *CAPACITY_FIELDS)
 
 
 def rows(response) -> list[str]:
@@ -298,3 +302,41 @@ def test_an_editor_cannot_reach_another_hospital_through_save_and_next(app, cler
     # Zulu is to do, but not the editor's: the day is complete for them.
     assert location(response)[0] == "/entry"
     assert count(app, Report, Report.hospital_id == other) == 0
+
+
+# --- What the grid's save costs --------------------------------------------------------------
+
+
+def test_a_grid_save_costs_the_same_statements_whatever_the_history(app, client):
+    """Issue 15: saving a row reads a fixed number of statements, not one per report of the
+    hospital's past (the report form's checks, outliers.py)."""
+
+    def statements_to_save(days: int) -> list[str]:
+        # Reports up to yesterday: today's is to do. Only the newest has the row's capacity,
+        # so both histories' rows run the same checks to the same end.
+        hospital_id = make_hospital(
+            app,
+            code=f"HIS-{days}",
+            name=f"Hospital with {days} reports",
+            reports=tuple(
+                {
+                    "report_date": yesterday() - timedelta(days=n),
+                    **({"beds_total": 210} if n else {}),
+                }
+                for n in range(days)
+            ),
+        )
+        # Yesterday's 150 beds + 30 admitted - 25 discharged - 1 death: the census adds up.
+        figures = form_data(report_values(beds_occupied=154))
+        data = {"csrf_token": csrf_token(client, "/entry/grid")} | {
+            f"h{hospital_id}-{name}": figures[name] for name in GRID_FIELDS
+        }
+        with count_queries(app) as statements:
+            response = client.post(f"/entry/grid?date={today().isoformat()}", data=data)
+        assert response.status_code == 303, page_text(response)
+        saved = count(app, Report, Report.hospital_id == hospital_id, Report.report_date == today())
+        assert saved == 1
+        return statements
+
+    short, long = statements_to_save(1), statements_to_save(400)
+    assert len(long) == len(short), "\n".join(long)

@@ -358,3 +358,51 @@ def test_the_new_report_form_starts_at_the_asked_date(app, client):
 
     dashboard = client.get(f"/?date={past.isoformat()}").get_data(as_text=True)
     assert f"/hospitals/{hospital_id}/reports/new?date={past.isoformat()}" in dashboard
+
+
+# --- What a save costs -----------------------------------------------------------------------
+
+
+def hospital_with_history(app, days: int) -> int:
+    """A hospital with `days` daily reports, the newest the day before yesterday. Only that one
+    has the form's capacity (200 beds), so a long history asks no "capacity unchanged"
+    question: a short and a long history's saves run the same checks to the same end."""
+    newest = yesterday() - timedelta(days=1)
+    return make_hospital(
+        app,
+        code=f"HIS-{days}",
+        name=f"Hospital with {days} reports",
+        reports=tuple(
+            {"report_date": newest - timedelta(days=n), **({"beds_total": 210} if n else {})}
+            for n in range(days)
+        ),
+    )
+
+
+@pytest.mark.parametrize("action", ["create", "edit"])
+def test_a_save_costs_the_same_statements_whatever_the_history(app, client, csrf, action):
+    """Issue 15: the checks of a report (its date, unusual figures, the capacity question)
+    read a fixed number of statements, not one per report of the hospital's past."""
+
+    def statements_to_save(days: int) -> list[str]:
+        hospital_id = hospital_with_history(app, days)
+        if action == "create":
+            url = f"/hospitals/{hospital_id}/reports/new"
+        else:
+            url = f"/reports/{make_report(app, hospital_id)}/edit"
+        # 151 adds up with the day before's 150 (the census check, rules.census_gap).
+        with count_queries(app) as statements:
+            response = client.post(url, data=report_form(csrf, beds_occupied=151))
+        assert response.status_code == 303
+        saved = count(
+            app,
+            Report,
+            Report.hospital_id == hospital_id,
+            Report.report_date == yesterday(),
+            Report.beds_occupied == 151,
+        )
+        assert saved == 1
+        return statements
+
+    short, long = statements_to_save(1), statements_to_save(400)
+    assert len(long) == len(short), "\n".join(long)

@@ -73,17 +73,19 @@ def creators(report_ids: list[int]) -> dict[int, tuple[str, datetime]]:
     query, none for no reports."""
     if not report_ids:
         return {}
-    # Oldest first, so the newest entry wins should a deleted report's id be reused.
+    # Sorted here, not by the database: an ORDER BY id leads SQLite to walk every report's
+    # audit entry in id order (ix_audit_log_record_type) instead of seeking these reports'
+    # in ix_audit_log_record: 120 ms instead of 5 with 300,000 entries.
     entries = db.session.execute(
-        select(AuditEntry.record_id, AuditEntry.actor, AuditEntry.created_at)
-        .where(
+        select(AuditEntry.id, AuditEntry.record_id, AuditEntry.actor, AuditEntry.created_at).where(
             AuditEntry.record_type == "report",
             AuditEntry.action == "create",
             AuditEntry.record_id.in_(report_ids),
         )
-        .order_by(AuditEntry.id)
-    )
-    return {record_id: (actor, at) for record_id, actor, at in entries}
+    ).all()
+    # Oldest first, so the newest entry wins should a deleted report's id be reused.
+    entries.sort(key=lambda entry: entry.id)
+    return {record_id: (actor, at) for _id, record_id, actor, at in entries}
 
 
 def to_do(account, day: date, region: str | None = None) -> list[tuple[int, str]]:

@@ -120,18 +120,35 @@ def _days(first: date, last: date) -> int:
     return max((last - first).days + 1, 0)
 
 
-def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> list[Row]:
-    """Every hospital (of `region`) with its figures for [date_from, date_to]: one query."""
-    settings = cycle.settings()
-    last = min(date_to, last_due_day(date_to, settings))
-    # Each hospital's reports of the due part of the range, counted by the database.
+def _counts(date_from: date, last: date, region: str | None):
+    """Each hospital's reports of [date_from, last] and how many were on time, as two columns,
+    and the subquery to outer-join for them (None when the columns need none).
+
+    Per hospital, by default: two counts read from ix_hospital_stats_timeliness
+    (hospital_id, report_date, on_time), a range of the index and never a row. On SQLite a
+    GROUP BY over the range instead reads every report's row through the report_date index
+    and sorts them (560 ms instead of 100 for 365 days of 1,000 hospitals); on PostgreSQL the
+    two are alike for long ranges and the counts twice as fast for 4 weeks. MariaDB seeks a
+    correlated count by hospital_id alone and filters the dates, so there the GROUP BY
+    (100-120 ms against 140-240 for 4 weeks of 180-day histories) stays."""
+    in_range = Report.report_date.between(date_from, last)
+    if db.session.get_bind().dialect.name not in ("mysql", "mariadb"):
+
+        def count(*where):
+            return (
+                select(func.count())
+                .where(Report.hospital_id == Hospital.id, in_range, *where)
+                .scalar_subquery()
+            )
+
+        return count(), count(Report.on_time.is_(True)), None
     counted = (
         select(
             Report.hospital_id,
             func.count().label("reported"),
             func.sum(case((Report.on_time, 1), else_=0)).label("on_time"),
         )
-        .where(Report.report_date.between(date_from, last))
+        .where(in_range)
         .group_by(Report.hospital_id)
     )
     if region:
@@ -139,27 +156,35 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
             Hospital.region == region
         )
     counted = counted.subquery()
+    # MariaDB returns SUM() as a Decimal: a whole number here, so int() (below) is exact.
+    reported = func.coalesce(counted.c.reported, 0)
+    return reported, func.coalesce(counted.c.on_time, 0), counted
+
+
+def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> list[Row]:
+    """Every hospital (of `region`) with its figures for [date_from, date_to]: one query."""
+    settings = cycle.settings()
+    last = min(date_to, last_due_day(date_to, settings))
+    reported, on_time, counted = _counts(date_from, last, region)
     # Per hospital, through the (hospital_id, report_date) unique index: a look-up, not a scan.
     first_report = (
         select(func.min(Report.report_date))
         .where(Report.hospital_id == Hospital.id)
         .scalar_subquery()
     )
-    stmt = (
-        select(
-            Hospital.id,
-            Hospital.code,
-            Hospital.name,
-            Hospital.region,
-            Hospital.is_active,
-            Hospital.created_at,
-            first_report,
-            func.coalesce(counted.c.reported, 0),
-            func.coalesce(counted.c.on_time, 0),
-        )
-        .outerjoin(counted, counted.c.hospital_id == Hospital.id)
-        .order_by(Hospital.name, Hospital.id)
-    )
+    stmt = select(
+        Hospital.id,
+        Hospital.code,
+        Hospital.name,
+        Hospital.region,
+        Hospital.is_active,
+        Hospital.created_at,
+        first_report,
+        reported,
+        on_time,
+    ).order_by(Hospital.name, Hospital.id)
+    if counted is not None:
+        stmt = stmt.outerjoin(counted, counted.c.hospital_id == Hospital.id)
     if region:
         stmt = stmt.where(Hospital.region == region)
     rows, zone = [], local_zone()
@@ -174,7 +199,6 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
         reported,
         on_time,
     ) in db.session.execute(stmt):
-        # MariaDB returns SUM() as a Decimal: a whole number here, so int() is exact.
         reported, on_time = int(reported), int(on_time)
         start = start_day(first, created_at, zone)
         due = _days(max(date_from, start), last) if active else reported
