@@ -16,6 +16,7 @@ is gone, it is made again from nothing.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -30,8 +31,9 @@ INSTANCE = ROOT / "instance" / "bench"
 sys.path.insert(0, str(ROOT))
 
 EMAIL, PASSWORD = "bench@example.org", "bench pass phrase"
-# Bump when the way the data is made changes without its parameters changing.
-DATA_FORMAT = 1
+# Bump when the way the data is made changes without its parameters changing (2: before it,
+# bench runs wrote into the kept databases themselves).
+DATA_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,33 @@ def prepare(url: str, size: Size) -> None:
     _seed(app, size)
     stamp_path.parent.mkdir(parents=True, exist_ok=True)
     stamp_path.write_text(json.dumps(wanted, indent=1))
+
+
+def working_copy(url: str) -> str:
+    """A copy of the database at `url` for one run to write in, made afresh each time (and
+    its URL): the POSTs of a run add and change reports and audit entries, and the next run
+    must start from the same data, not from a small database a fifth larger. SQLite copies the
+    file (WAL files included, though closing the seeding connection folded them in); PostgreSQL
+    makes NAME_run from NAME as a template (which must have no connection: none is kept)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        source = Path(parsed.database)
+        target = source.with_name(f"{source.stem}-run{source.suffix}")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+        return parsed.set(database=str(target)).render_as_string(hide_password=False)
+    copy = parsed.set(database=f"{parsed.database}_run")
+    if parsed.get_backend_name() != "postgresql":
+        # MariaDB has no template databases: the run writes in the kept one.
+        return url
+    engine = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{copy.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{copy.database}" TEMPLATE "{parsed.database}"'))
+    engine.dispose()
+    return copy.render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":  # e.g. python bench/databases.py [DATABASE_URL]: make both now
