@@ -45,6 +45,11 @@ class Size:
     missing_today: int
     audit_rows: int
 
+    @property
+    def reports(self) -> int:
+        """As seed-demo writes them: a report a day, but today's of the missing share."""
+        return self.hospitals * self.days - round(self.hospitals * self.missing_today / 100)
+
 
 BIG = Size("big", hospitals=1000, days=365, missing_today=20, audit_rows=300_000)
 SMALL = Size("small", hospitals=1000, days=4, missing_today=20, audit_rows=3_000)
