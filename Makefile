@@ -91,7 +91,7 @@ haproxy:
 # Page speed on a year of a thousand hospitals, against a bare reference app, in one run
 # (README: "Benchmark"); not part of make test. SQLite in instance/bench/ (made once a day and
 # kept), or DATABASE_URL=postgresql+psycopg://…/NAME for NAME_big and NAME_small.
-# BENCH_SECONDS (5) per wrk run, BENCH_ROUNDS (3) rounds: about 7 minutes.
+# BENCH_SECONDS (5) per wrk run, BENCH_ROUNDS (3) rounds: about 6 minutes.
 bench: $(BIN)/.installed wrk
 	$(BIN)/python bench/bench.py
 
