@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from databases import BIG, EMAIL, PASSWORD, bench_app, database_url, prepare
+from databases import BIG, EMAIL, PASSWORD, bench_app, database_url, prepare, working_copy
 from sqlalchemy import func, select
 
 from hospital_app import rules
@@ -31,7 +31,7 @@ from hospital_app.models import Account, Hospital
 
 def main(url: str) -> None:
     prepare(url, BIG)
-    app = bench_app(url)
+    app = bench_app(working_copy(url))  # signing in writes: the kept database stays as made
     client = app.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)
     started = time.perf_counter()
