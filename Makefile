@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint demo browser axe haproxy soak clean
+.PHONY: run test lint demo browser axe haproxy soak bench wrk clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -84,6 +84,26 @@ haproxy:
 		else \
 			echo "!!! haproxy is missing and cannot be installed here (needs root and apt-get):"; \
 			echo "!!! make soak needs Debian's haproxy package."; \
+			exit 1; \
+		fi; \
+	fi
+
+# Page speed on a year of a thousand hospitals, against a bare reference app, in one run
+# (README: "Benchmark"); not part of make test. SQLite in instance/bench/ (made once a day and
+# kept), or DATABASE_URL=postgresql+psycopg://…/NAME for NAME_big and NAME_small.
+# BENCH_SECONDS (5) per wrk run, BENCH_ROUNDS (3) rounds: about 6 minutes.
+bench: $(BIN)/.installed wrk
+	$(BIN)/python bench/bench.py
+
+# The benchmark's load generator: Debian's wrk, installed where we can (root with apt-get).
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing wrk for the benchmark…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else \
+			echo "!!! wrk is missing and cannot be installed here (needs root and apt-get):"; \
+			echo "!!! make bench needs Debian's wrk package."; \
 			exit 1; \
 		fi; \
 	fi

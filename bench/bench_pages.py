@@ -1,11 +1,13 @@
-"""Page times on a large database, for the closing notes: not a test (pytest does not collect
-it) and no assertion on time.
+"""Page times in-process, on the benchmark's big database, for profiling one page at a time:
+not a test (pytest does not collect it) and no assertion on time. `make bench` (bench/bench.py)
+is the benchmark; this is the quick look beside it.
 
-    .venv/bin/python bench/bench_pages.py DATABASE_URL
+    .venv/bin/python bench/bench_pages.py [DATABASE_URL]
 
-On a migrated database with no hospitals it first runs seed-demo (1,000 hospitals × 365 days)
-and adds 300,000 audit entries; then it signs in through the login form and prints the mean
-time of each page over 20 requests (Flask test client), and the time of each full CSV export.
+It makes or reuses the big database of bench/databases.py (1,000 hospitals × 365 days and
+300,000 audit entries: instance/bench/big.db, or NAME_big beside DATABASE_URL's NAME), signs
+in through the login form and prints the mean time of each page over 20 requests (Flask test
+client), and the time of each full CSV export.
 """
 
 from __future__ import annotations
@@ -14,62 +16,22 @@ import re
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flask_migrate import upgrade
-from sqlalchemy import func, insert, select
+from databases import BIG, EMAIL, PASSWORD, bench_app, database_url, prepare, working_copy
+from sqlalchemy import func, select
 
-from hospital_app import create_app, rules
-from hospital_app.auth.passwords import hash_password
+from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import Account, AuditEntry, Hospital
-
-EMAIL, PASSWORD = "bench@example.org", "bench pass phrase"
-AUDIT_ROWS = 300_000
-
-
-def prepare(app) -> None:
-    with app.app_context():
-        upgrade()
-        if db.session.scalar(select(func.count()).select_from(Hospital)):
-            return
-        started = time.perf_counter()
-        result = app.test_cli_runner().invoke(
-            args=["seed-demo", "--hospitals", "1000", "--days", "365"]
-        )
-        if result.exit_code != 0:
-            sys.exit(f"seed-demo failed:\n{result.output}")
-        print(f"seed-demo 1000 × 365: {time.perf_counter() - started:.1f} s")
-        user = Account(email=EMAIL, display_name="Bench", role="admin")
-        user.password_hash = hash_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
-        start = datetime(2025, 11, 24)
-        for batch in range(0, AUDIT_ROWS, 10_000):
-            rows = [
-                {
-                    "created_at": start + timedelta(seconds=100 * n),
-                    "user_id": user.id,
-                    "actor": "Bench <bench@example.org>",
-                    "action": "update",
-                    "record_type": "report",
-                    "record_id": n,
-                    "record_label": "report of 2026-01-01",
-                    "hospital_id": n % 1000 + 1,
-                    "changes": {"admissions": [1, 2]},
-                }
-                for n in range(batch, batch + 10_000)
-            ]
-            db.session.execute(insert(AuditEntry), rows)
-        db.session.commit()
+from hospital_app.models import Account, Hospital
 
 
 def main(url: str) -> None:
-    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
-    prepare(app)
+    prepare(url, BIG)
+    app = bench_app(working_copy(url))  # signing in writes: the kept database stays as made
     client = app.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)
     started = time.perf_counter()
@@ -125,4 +87,4 @@ def main(url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(database_url(sys.argv[1] if len(sys.argv) > 1 else None, BIG))
