@@ -18,6 +18,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA cache_size = -65536")
     cursor.close()
 
 

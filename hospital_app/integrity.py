@@ -16,8 +16,8 @@ The invariants, as the app keeps them (models.py, saving.py, audit/trail.py):
   session generation raise it unaudited);
 - uniqueness: hospital codes (upper-case), account emails (lower-case), one report per
   hospital and day;
-- the daily sums per region (region_days, summary.py) equal the sums of the reports they
-  stand for.
+- the daily sums per region and the weekly counts per hospital (region_days and
+  hospital_weeks, summary.py) equal the sums of the reports they stand for.
 
 --expect FILE (JSON lines, as bench/soak/soak.py writes them) lists acknowledged writes:
 {"kind": "hospital", "code": …, "values": {…}} or {"kind": "report", "code": …,
@@ -283,12 +283,19 @@ def _uniqueness(result: Result, hospitals, reports, accounts) -> None:
 
 
 def _region_days(result: Result) -> None:
-    for (day, region, active), stored, expected in summary.differences():
-        state = "active" if active else "archived"
+    for table, key, stored, expected in summary.differences():
+        if table == "region_days":
+            day, region, active = key
+            where = f"{day}, {region} ({'active' if active else 'archived'})"
+            names = summary.SUMS
+        else:
+            hospital_id, week = key
+            where = f"hospital {hospital_id}, week of {week}"
+            names = summary.WEEK_SUMS
         result.add(
             "summary",
-            f"region_days of {day}, {region} ({state}) holds {stored or 'nothing'}, "
-            f"but the reports add up to {expected} ({', '.join(summary.SUMS)})",
+            f"{table} of {where} holds {stored or 'nothing'}, "
+            f"but the reports add up to {expected} ({', '.join(names)})",
         )
 
 

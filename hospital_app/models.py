@@ -190,6 +190,19 @@ class RegionDay(db.Model):
     ventilators_in_use: Mapped[int] = mapped_column(default=0)
 
 
+class HospitalWeek(db.Model):
+    """How many reports a hospital has of one Monday-to-Sunday week, and how many of them
+    were on time: kept by summary.py beside region_days, so the timeliness page counts a
+    row per hospital and week instead of every report of the range."""
+
+    __tablename__ = "hospital_weeks"
+
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)  # its Monday
+    reports: Mapped[int] = mapped_column(default=0)
+    on_time: Mapped[int] = mapped_column(default=0)
+
+
 # --- Accounts --------------------------------------------------------------------------------
 
 # Which hospitals an editor may enter and change the reports of.

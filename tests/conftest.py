@@ -100,13 +100,14 @@ def migrated_url(database_url) -> str:
 def app(migrated_url, request):
     with fresh_app(migrated_url) as app:
         yield app
-        # Whatever the test did through the app, the daily sums per region still equal the
-        # sums of the reports (summary.py keeps them in the same transaction as every write).
+        # Whatever the test did through the app, the daily sums per region and the weekly
+        # counts per hospital still equal the reports' (summary.py keeps them in the same
+        # transaction as every write).
         if request.node.get_closest_marker("writes_around_the_app") is None:
             with app.app_context():
                 wrong = summary.differences()
             if wrong:
-                pytest.fail(f"region_days differs from the reports: {wrong[:5]}")
+                pytest.fail(f"the sums kept beside the reports differ from them: {wrong[:5]}")
 
 
 @pytest.fixture

@@ -89,24 +89,25 @@ class Diff:
     changed: dict[str, list[tuple[dict, dict]]] = field(default_factory=dict)
     before: dict = field(default_factory=dict, repr=False)  # every row, before the request
 
-    # Whether the daily sums per region changed: they follow every change of a report
-    # (summary.py), so they are kept apart from the tables a request promises to change;
-    # the app fixture checks after every test that they equal the reports' sums.
+    # Whether the daily sums per region or the weekly counts per hospital changed: they
+    # follow every change of a report (summary.py), so they are kept apart from the tables a
+    # request promises to change; the app fixture checks after every test that they equal
+    # the reports' sums.
     sums_changed: bool = False
 
     def tables(self) -> set[str]:
         return set(self.added) | set(self.removed) | set(self.changed)
 
     def __bool__(self) -> bool:
-        return bool(self.tables()) or self.sums_changed  # a refused request changes neither
+        return bool(self.tables()) or self.sums_changed  # a refused request changes none
 
 
 def compare(before, after) -> Diff:
     diff = Diff(before=before)
     for name in before:
         old, new = before[name], after[name]
-        if name == "region_days":
-            diff.sums_changed = old != new
+        if name in ("region_days", "hospital_weeks"):
+            diff.sums_changed = diff.sums_changed or old != new
             continue
         if added := [new[k] for k in new.keys() - old.keys()]:
             diff.added[name] = added

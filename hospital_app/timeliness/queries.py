@@ -24,15 +24,17 @@ reading of rows), so the page's number of queries does not grow with hospitals o
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, literal, select
 
 from .. import cycle, rules
 from ..charts import ratio
 from ..extensions import db
-from ..models import Hospital, Report
+from ..models import Hospital, HospitalWeek, Report
 
 # The longest range the page adds up: a year, leap day included.
 MAX_DAYS = 366
@@ -120,45 +122,49 @@ def _days(first: date, last: date) -> int:
     return max((last - first).days + 1, 0)
 
 
+def _weeks_and_edges(date_from: date, last: date):
+    """[date_from, last] as its whole Monday-to-Sunday weeks (their Mondays, first and last;
+    None when there are none) and the days left at either end."""
+    monday = date_from + timedelta(days=-date_from.weekday() % 7)
+    sunday = last - timedelta(days=(last.weekday() + 1) % 7)
+    if sunday < monday:
+        return None, [(date_from, last)]
+    edges = [(date_from, monday - timedelta(days=1)), (sunday + timedelta(days=1), last)]
+    return (monday, sunday - timedelta(days=6)), [(a, b) for a, b in edges if a <= b]
+
+
 def _counts(date_from: date, last: date, region: str | None):
     """Each hospital's reports of [date_from, last] and how many were on time, as two columns,
-    and the subquery to outer-join for them (None when the columns need none).
+    and the subquery to outer-join for them (None: none needed). Whole weeks from
+    hospital_weeks (summary.py), a row per week; the days at either end (at most 6 each) from
+    ix_hospital_stats_timeliness (hospital_id, report_date, on_time), never a report's row."""
+    weeks, edges = _weeks_and_edges(date_from, last)
 
-    Per hospital, by default: two counts read from ix_hospital_stats_timeliness
-    (hospital_id, report_date, on_time), a range of the index and never a row. On SQLite a
-    GROUP BY over the range instead reads every report's row through the report_date index
-    and sorts them (560 ms instead of 100 for 365 days of 1,000 hospitals); on PostgreSQL the
-    two are alike for long ranges and the counts twice as fast for 4 weeks. MariaDB seeks a
-    correlated count by hospital_id alone and filters the dates, so there the GROUP BY
-    (100-120 ms against 140-240 for 4 weeks of 180-day histories) stays."""
-    in_range = Report.report_date.between(date_from, last)
-    if db.session.get_bind().dialect.name not in ("mysql", "mariadb"):
+    def counted(*where):
+        return [
+            select(func.count())
+            .where(Report.hospital_id == Hospital.id, Report.report_date.between(a, b), *where)
+            .scalar_subquery()
+            for a, b in edges
+        ]
 
-        def count(*where):
-            return (
-                select(func.count())
-                .where(Report.hospital_id == Hospital.id, in_range, *where)
-                .scalar_subquery()
+    def summed(name):
+        if weeks is None:
+            return []
+        return [
+            select(func.coalesce(func.sum(getattr(HospitalWeek, name)), 0))
+            .where(
+                HospitalWeek.hospital_id == Hospital.id,
+                HospitalWeek.week.between(*weeks),
             )
+            .scalar_subquery()
+        ]
 
-        return count(), count(Report.on_time.is_(True)), None
-    counted = (
-        select(
-            Report.hospital_id,
-            func.count().label("reported"),
-            func.sum(case((Report.on_time, 1), else_=0)).label("on_time"),
-        )
-        .where(in_range)
-        .group_by(Report.hospital_id)
-    )
-    if region:
-        counted = counted.join(Hospital, Hospital.id == Report.hospital_id).where(
-            Hospital.region == region
-        )
-    counted = counted.subquery()
-    # MariaDB returns SUM() as a Decimal: a whole number here, so int() (below) is exact.
-    reported = func.coalesce(counted.c.reported, 0)
-    return reported, func.coalesce(counted.c.on_time, 0), counted
+    def total(parts):
+        return functools.reduce(operator.add, parts) if parts else literal(0)
+
+    reported = total(counted() + summed("reports"))
+    return reported, total(counted(Report.on_time.is_(True)) + summed("on_time")), None
 
 
 def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> list[Row]:

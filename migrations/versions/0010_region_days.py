@@ -1,12 +1,15 @@
-"""daily sums of the reports per region (region_days), kept beside the reports
+"""daily sums of the reports per region (region_days) and weekly counts per hospital (hospital_weeks), kept beside the reports
 
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29 05:10:00
 
 The rows are filled here from the reports already stored; from then on summary.py keeps them
-in the same transaction as every write of a report.
+in the same transaction as every write of a report. The weeks are added up in Python: the
+Monday of a date is written differently by each database.
 """
+from datetime import timedelta
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -44,5 +47,32 @@ def upgrade():
     )
 
 
+    op.create_table(
+        'hospital_weeks',
+        sa.Column('hospital_id', sa.Integer(), nullable=False),
+        sa.Column('week', sa.Date(), nullable=False),
+        sa.Column('reports', sa.Integer(), nullable=False),
+        sa.Column('on_time', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['hospital_id'], ['hospitals.id'],
+                                name=op.f('fk_hospital_weeks_hospital_id_hospitals')),
+        sa.PrimaryKeyConstraint('hospital_id', 'week', name=op.f('pk_hospital_weeks')),
+    )
+    stats = sa.table('hospital_stats', sa.column('hospital_id'), sa.column('report_date', sa.Date),
+                     sa.column('on_time', sa.Boolean))
+    weeks = {}
+    rows = op.get_bind().execute(sa.select(stats.c.hospital_id, stats.c.report_date, stats.c.on_time))
+    for hospital_id, day, on_time in rows:
+        counts = weeks.setdefault((hospital_id, day - timedelta(days=day.weekday())), [0, 0])
+        counts[0] += 1
+        counts[1] += 1 if on_time else 0
+    table = sa.table('hospital_weeks', sa.column('hospital_id'), sa.column('week', sa.Date),
+                     sa.column('reports'), sa.column('on_time'))
+    rows = [{'hospital_id': h, 'week': w, 'reports': r, 'on_time': o}
+            for (h, w), (r, o) in sorted(weeks.items())]
+    for start in range(0, len(rows), 10000):
+        op.bulk_insert(table, rows[start:start + 10000])
+
+
 def downgrade():
+    op.drop_table('hospital_weeks')
     op.drop_table('region_days')
