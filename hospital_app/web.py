@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
@@ -403,3 +404,29 @@ class PageArgs(CheckedArgs):
             per_page=current_app.config["PER_PAGE"],
             error_out=False,
         )
+
+    def page_read(self, read):
+        """The page these arguments ask for, its items and the list's total read by
+        `read(page, per_page)` -> (items, total): for a list that reads both in one
+        statement instead of paginate()'s two."""
+        per_page = current_app.config["PER_PAGE"]
+        items, total = read(self.page_number(), per_page)
+        return ReadPage(
+            page=self.page_number(),
+            per_page=per_page,
+            max_per_page=None,
+            error_out=False,
+            items=items,
+            total=total,
+        )
+
+
+class ReadPage(Pagination):
+    """A page whose items and total its caller read (PageArgs.page_read): the same page
+    object (first, last, pages, iter_pages …) the templates know from db.paginate."""
+
+    def _query_items(self) -> list:
+        return self._query_args["items"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]

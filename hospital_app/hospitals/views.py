@@ -33,7 +33,7 @@ def index():
     filters = ListFilters(request.args, regions=queries.regions_in_use())
     page = archived = None
     if filters.validate():
-        page = filters.paginate(queries.with_latest_report(queries.filtered_hospitals(filters)))
+        page = filters.page_read(lambda number, size: queries.hospital_page(filters, number, size))
         if filters.status.data == "active":
             # Someone typing a code they know, unaware the hospital was archived.
             archived = queries.archived_with_code(filters.q.data)
