@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 
@@ -19,7 +20,17 @@ def percent(value) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    return "—" if value is None else rules.day_text(value)
+    if value is None:
+        return "—"
+    if type(value) is date:
+        return _day_of_date(value)
+    return rules.day_text(value)
+
+
+# strftime costs some microseconds, and a hospital's page writes ~300 days (the chart's
+# table, the calendar, each report row): the same few hundred days, formatted once per
+# worker. Dates only (a few thousand at most), not times, which are all different.
+_day_of_date = functools.lru_cache(maxsize=8192)(rules.day_text)
 
 
 def moment(value: datetime | None) -> str:
