@@ -405,15 +405,16 @@ class PageArgs(CheckedArgs):
             error_out=False,
         )
 
-    def page_read(self, read):
-        """The page these arguments ask for, its items and the list's total read by
-        `read(page, per_page)` -> (items, total): for a list that reads both in one
-        statement instead of paginate()'s two."""
-        per_page = current_app.config["PER_PAGE"]
-        items, total = read(self.page_number(), per_page)
+    def per_page(self) -> int:
+        return current_app.config["PER_PAGE"]
+
+    def page_of(self, items: list, total: int):
+        """The page these arguments ask for, from its `items` and the list's `total` as the
+        caller read them: for a list that reads both in one statement instead of
+        paginate()'s two."""
         return ReadPage(
             page=self.page_number(),
-            per_page=per_page,
+            per_page=self.per_page(),
             max_per_page=None,
             error_out=False,
             items=items,
@@ -422,7 +423,7 @@ class PageArgs(CheckedArgs):
 
 
 class ReadPage(Pagination):
-    """A page whose items and total its caller read (PageArgs.page_read): the same page
+    """A page whose items and total its caller read (PageArgs.page_of): the same page
     object (first, last, pages, iter_pages …) the templates know from db.paginate."""
 
     def _query_items(self) -> list:

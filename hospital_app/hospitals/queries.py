@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from sqlalchemy import Integer, Select, String, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased, contains_eager
 
 from .. import rules
@@ -175,11 +175,37 @@ def archived_with_code(q: str | None) -> Hospital | None:
     )
 
 
-def reports_newest_first(hospital: Hospital) -> Select:
-    """A hospital's reports, for the table on its page."""
-    return (
-        select(Report).where(Report.hospital_id == hospital.id).order_by(Report.report_date.desc())
-    )
+_HOSPITAL_ID = bindparam("hospital_id", type_=Integer)
+# How many reports the hospital has, and how many of them are signed off (review/).
+_REPORT_COUNTS = select(func.count(), func.count(Report.signed_off_at)).where(
+    Report.hospital_id == _HOSPITAL_ID
+)
+_COUNTS = _REPORT_COUNTS.subquery("counts")
+# A page of the hospital's reports, newest first, each row bringing both counts (a
+# one-row derived table, read once): the page, its total and the sign-off state in one
+# statement, built once.
+_REPORT_PAGE = (
+    select(Report, *_COUNTS.c)
+    .join(_COUNTS, true())
+    .where(Report.hospital_id == _HOSPITAL_ID)
+    .order_by(Report.report_date.desc())
+    .limit(_LIMIT)
+    .offset(_OFFSET)
+)
+
+
+def report_page(hospital: Hospital, page: int, per_page: int) -> tuple[list[Report], int, int]:
+    """Page `page` of `hospital`'s reports, newest first, for the table on its page; how many
+    reports it has; how many of them are signed off. One statement (a second, the counts,
+    only past the last page, where no row brings them)."""
+    params = {"hospital_id": hospital.id, "limit": per_page, "offset": (page - 1) * per_page}
+    rows = db.session.execute(_REPORT_PAGE, params).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1], rows[0][2]
+    if page == 1:
+        return [], 0, 0
+    total, signed_off = db.session.execute(_REPORT_COUNTS, params).one()
+    return [], total, signed_off
 
 
 HOSPITAL_CHART_DAYS = 90
@@ -211,9 +237,3 @@ def hospital_chart(
         dates,
         by_day,
     )
-
-
-def signed_off_count(hospital: Hospital) -> int:
-    """How many of `hospital`'s reports are signed off (review/): one aggregate query."""
-    stmt = select(func.count(Report.signed_off_at)).where(Report.hospital_id == hospital.id)
-    return db.session.scalar(stmt) or 0
