@@ -295,12 +295,18 @@ def refusal(
     return _report_refusal(user, hospital, day)
 
 
+def _user():
+    """The signed-in account itself, not the proxy: every attribute read through
+    flask_login's current_user looks the user up again, and a page asks can() per row."""
+    return current_user._get_current_object()
+
+
 def can(action: str, hospital: Hospital | None = None, day: date | None = None) -> bool:
-    return refusal(current_user, action, hospital, day) is None
+    return refusal(_user(), action, hospital, day) is None
 
 
 def require(action: str, hospital: Hospital | None = None, day: date | None = None) -> None:
     """Stop the request with a 403 (or 409) that says why, before anything is changed."""
-    found = refusal(current_user, action, hospital, day)
+    found = refusal(_user(), action, hospital, day)
     if found is not None:
         abort(found.status, description=found.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 
@@ -19,7 +20,17 @@ def percent(value) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    return "—" if value is None else rules.day_text(value)
+    if value is None:
+        return "—"
+    if type(value) is date:
+        return _day_of_date(value)
+    return rules.day_text(value)
+
+
+# strftime costs some microseconds, and a hospital's page writes ~300 days (the chart's
+# table, the calendar, each report row): the same few hundred days, formatted once per
+# worker. Dates only (a few thousand at most), not times, which are all different.
+_day_of_date = functools.lru_cache(maxsize=8192)(rules.day_text)
 
 
 def moment(value: datetime | None) -> str:
@@ -100,6 +111,36 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+# --- URLs built once -----------------------------------------------------------------------------
+# url_for() costs as much as rendering a table row; the layout alone asked it 18 times per page,
+# and the lists once or more per row. These helpers give the same strings for less.
+
+_FIXED_URLS: dict[tuple, str] = {}
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """url_for(endpoint, **values) for a URL that depends only on the app and where it is
+    mounted (the menu's links, the stylesheet): built once per worker and script root. Only
+    for values written in the template, so the cache stays as small as the templates."""
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = _FIXED_URLS.get(key)
+    if found is None:
+        found = _FIXED_URLS[key] = url_for(endpoint, **values)
+    return found
+
+
+# An id no record has, standing in for each row's own in id_url(); url_for() accepts any int.
+_ID_SLOT = 9_876_543_210
+
+
+def id_url(endpoint: str, key: str):
+    """A function of an id giving url_for(endpoint, **{key: id}): one url_for() per page for
+    a link every row has (each hospital's page, each report's edit link), the row's id then
+    put in place of a placeholder."""
+    prefix, _, suffix = url_for(endpoint, **{key: _ID_SLOT}).rpartition(str(_ID_SLOT))
+    return lambda value: f"{prefix}{int(value)}{suffix}"
+
+
 def init_app(app: Flask, **helpers) -> None:
     """The filters, and the globals every template may use: `helpers` are handed in by the
     modules that own them (the policy's can(), the field labels)."""
@@ -113,7 +154,13 @@ def init_app(app: Flask, **helpers) -> None:
         conflict_message=conflict_message,
     )
     app.jinja_env.globals.update(
-        url_with=url_with, known_args=known_args, rules=rules, today=rules.today, **helpers
+        url_with=url_with,
+        known_args=known_args,
+        fixed_url=fixed_url,
+        id_url=id_url,
+        rules=rules,
+        today=rules.today,
+        **helpers,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
-from flask_sqlalchemy.pagination import SelectPagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
@@ -400,10 +400,37 @@ class PageArgs(CheckedArgs):
         """The page of `stmt` these arguments ask for; past the last page, an empty one.
         `total`: how many rows `stmt` selects, when the caller knows it already (read from
         the daily sums), so they are not counted again."""
-        args = {"page": self.page_number(), "per_page": current_app.config["PER_PAGE"]}
+        args = {"page": self.page_number(), "per_page": self.per_page()}
         if total is None:
             return db.paginate(stmt, error_out=False, **args)
         return KnownTotalPagination(total, select=stmt, session=db.session, **args)
+
+    def per_page(self) -> int:
+        return current_app.config["PER_PAGE"]
+
+    def page_of(self, items: list, total: int):
+        """The page these arguments ask for, from its `items` and the list's `total` as the
+        caller read them: for a list that reads both in one statement instead of
+        paginate()'s two."""
+        return ReadPage(
+            page=self.page_number(),
+            per_page=self.per_page(),
+            max_per_page=None,
+            error_out=False,
+            items=items,
+            total=total,
+        )
+
+
+class ReadPage(Pagination):
+    """A page whose items and total its caller read (PageArgs.page_of): the same page
+    object (first, last, pages, iter_pages …) the templates know from db.paginate."""
+
+    def _query_items(self) -> list:
+        return self._query_args["items"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
 
 
 class KnownTotalPagination(SelectPagination):

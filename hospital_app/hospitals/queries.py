@@ -4,9 +4,10 @@ hospitals area owns the hospitals' data."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased, contains_eager
 
 from .. import rules
@@ -24,60 +25,142 @@ def with_latest_report(stmt: Select) -> Select:
     """Join each hospital of `stmt` to its newest report and fill `latest_report` from it.
 
     A correlated subquery, so the database looks up only the hospitals the page shows
-    (through the (hospital_id, report_date) unique index), in the same single query.
+    (through the (hospital_id, report_date) unique index), in the same single query. The
+    join is built once (module level): building it anew cost a sixth of a list request.
     """
-    latest = aliased(Report)
-    newer = aliased(Report)
-    newest_date = (
-        select(func.max(newer.report_date))
-        .where(newer.hospital_id == Hospital.id)
-        .scalar_subquery()
+    return stmt.outerjoin(_LATEST, _LATEST_ON).options(_LATEST_LOADED)
+
+
+_LATEST = aliased(Report, name="latest")
+_NEWER = aliased(Report, name="newer")
+_LATEST_ON = (_LATEST.hospital_id == Hospital.id) & (
+    _LATEST.report_date
+    == select(func.max(_NEWER.report_date))
+    .where(_NEWER.hospital_id == Hospital.id)
+    .scalar_subquery()
+)
+_LATEST_LOADED = contains_eager(Hospital.latest_report.of_type(_LATEST))
+
+# The list's filters as bound parameters, so that each shape of query string is built once.
+_Q_NAME, _Q_CODE = bindparam("q_name", type_=String), bindparam("q_code", type_=String)
+_REGION, _OWNERSHIP = bindparam("region", type_=String), bindparam("ownership", type_=String)
+_LIMIT, _OFFSET = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+_LIKE_ESCAPE = "/"
+
+
+def _like_text(text: str) -> str:
+    """`text` to be found as typed: its LIKE wildcards escaped (what autoescape=True does to
+    a literal, which a bound parameter cannot ask)."""
+    for char in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(char, _LIKE_ESCAPE + char)
+    return text
+
+
+# The latest report's beds_occupied / beds_total (NULL with no report or no beds), read per
+# hospital through the (hospital_id, report_date) unique index. It lies in 0..1 (a CHECK
+# keeps occupied <= total), so a sentinel outside that range puts the NULLs last in either
+# direction on all three databases (MariaDB has no NULLS LAST).
+_OCCUPANCY = (
+    select(Report.beds_occupied * 1.0 / func.nullif(Report.beds_total, 0))
+    .where(Report.hospital_id == Hospital.id)
+    .order_by(Report.report_date.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+
+
+def _shape(filters) -> tuple:
+    """What decides the statement of the list (not the values it is run with)."""
+    return (
+        bool(filters.q.data),
+        bool(filters.region.data),
+        bool(filters.ownership.data),
+        filters.status.data,
+        filters.sort_key(),
     )
-    return stmt.outerjoin(
-        latest, (latest.hospital_id == Hospital.id) & (latest.report_date == newest_date)
-    ).options(contains_eager(Hospital.latest_report.of_type(latest)))
+
+
+def _params(filters) -> dict:
+    q = filters.q.data or ""
+    return {
+        "q_name": _like_text(q),
+        "q_code": _like_text(q.upper()),
+        "region": filters.region.data,
+        "ownership": filters.ownership.data,
+    }
+
+
+def _criteria(shape: tuple) -> list:
+    has_q, has_region, has_ownership, status, _sort = shape
+    criteria = []
+    if has_q:
+        criteria.append(
+            or_(
+                Hospital.name.icontains(_Q_NAME, escape=_LIKE_ESCAPE),
+                Hospital.code.icontains(_Q_CODE, escape=_LIKE_ESCAPE),
+            )
+        )
+    if has_region:
+        # Already the stored spelling (web.RegionFilter): equality uses the index.
+        criteria.append(Hospital.region == _REGION)
+    if has_ownership:
+        criteria.append(Hospital.ownership == _OWNERSHIP)
+    if status == "active":
+        criteria.append(Hospital.is_active.is_(True))
+    elif status == "archived":
+        criteria.append(Hospital.is_active.is_(False))
+    return criteria
+
+
+def _order(shape: tuple) -> list:
+    key, descending = shape[-1]
+    if key == "occupancy":
+        first = func.coalesce(_OCCUPANCY, -1).desc() if descending else func.coalesce(_OCCUPANCY, 2)
+        return [first, Hospital.name, Hospital.id]
+    if key == "name":
+        return [c.desc() if descending else c for c in (Hospital.name, Hospital.id)]
+    column = {"code": Hospital.code, "region": Hospital.region}[key]
+    return [column.desc() if descending else column, Hospital.name, Hospital.id]
+
+
+@functools.cache
+def _list_statements(shape: tuple) -> tuple[Select, Select, Select]:
+    """The export's statement, the page's and the count's, for one shape of query string."""
+    criteria, order = _criteria(shape), _order(shape)
+    everything = select(Hospital).where(*criteria).order_by(*order)
+    count = select(func.count()).select_from(Hospital).where(*criteria)
+    # The page's ids first (the filters' index, LIMIT/OFFSET), then only those 25 hospitals
+    # are joined to their newest report: joined before the OFFSET, every skipped row's
+    # newest report was looked up too. The total comes along as an uncorrelated subquery,
+    # so the page and its total are one statement.
+    ids = select(Hospital.id).where(*criteria).order_by(*order).limit(_LIMIT).offset(_OFFSET)
+    ids = ids.subquery("page_ids")
+    total = count.correlate(None).scalar_subquery().label("total")
+    page = with_latest_report(
+        select(Hospital, total).join(ids, ids.c.id == Hospital.id).order_by(*order)
+    )
+    return everything, page, count
 
 
 def filtered_hospitals(filters) -> Select:
     """The hospitals the list's `filters` (forms.ListFilters, validated) select, in the order
-    they ask for: the list and its CSV export."""
-    stmt = select(Hospital)
-    if filters.q.data:
-        q = filters.q.data
-        stmt = stmt.where(
-            or_(
-                Hospital.name.icontains(q, autoescape=True),
-                Hospital.code.icontains(q.upper(), autoescape=True),
-            )
-        )
-    if filters.region.data:
-        # Already the stored spelling (web.RegionFilter): equality uses the index.
-        stmt = stmt.where(Hospital.region == filters.region.data)
-    if filters.ownership.data:
-        stmt = stmt.where(Hospital.ownership == filters.ownership.data)
-    if filters.status.data == "active":
-        stmt = stmt.where(Hospital.is_active.is_(True))
-    elif filters.status.data == "archived":
-        stmt = stmt.where(Hospital.is_active.is_(False))
-    key, descending = filters.sort_key()
-    if key == "occupancy":
-        # The latest report's beds_occupied / beds_total (NULL with no report or no beds),
-        # read per hospital through the (hospital_id, report_date) unique index. It lies in
-        # 0..1 (a CHECK keeps occupied <= total), so a sentinel outside that range puts the
-        # NULLs last in either direction on all three databases (MariaDB has no NULLS LAST).
-        occupancy = (
-            select(Report.beds_occupied * 1.0 / func.nullif(Report.beds_total, 0))
-            .where(Report.hospital_id == Hospital.id)
-            .order_by(Report.report_date.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        first = func.coalesce(occupancy, -1).desc() if descending else func.coalesce(occupancy, 2)
-        return stmt.order_by(first, Hospital.name, Hospital.id)
-    if key == "name":
-        return stmt.order_by(*(c.desc() if descending else c for c in (Hospital.name, Hospital.id)))
-    column = {"code": Hospital.code, "region": Hospital.region}[key]
-    return stmt.order_by(column.desc() if descending else column, Hospital.name, Hospital.id)
+    they ask for: the CSV export."""
+    return _list_statements(_shape(filters))[0].params(**_params(filters))
+
+
+def hospital_page(filters, page: int, per_page: int) -> tuple[list[Hospital], int]:
+    """Page `page` of the list `filters` select, each hospital with its newest report, and
+    the list's total: one statement (a second, the count, only past the last page, where no
+    row brings the total)."""
+    shape = _shape(filters)
+    _everything, stmt, count = _list_statements(shape)
+    params = _params(filters)
+    rows = db.session.execute(
+        stmt, {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    ).all()
+    if rows:
+        return [hospital for hospital, _total in rows], rows[0].total
+    return [], 0 if page == 1 else db.session.scalar(count, params)
 
 
 def archived_with_code(q: str | None) -> Hospital | None:
@@ -92,11 +175,37 @@ def archived_with_code(q: str | None) -> Hospital | None:
     )
 
 
-def reports_newest_first(hospital: Hospital) -> Select:
-    """A hospital's reports, for the table on its page."""
-    return (
-        select(Report).where(Report.hospital_id == hospital.id).order_by(Report.report_date.desc())
-    )
+_HOSPITAL_ID = bindparam("hospital_id", type_=Integer)
+# How many reports the hospital has, and how many of them are signed off (review/).
+_REPORT_COUNTS = select(func.count(), func.count(Report.signed_off_at)).where(
+    Report.hospital_id == _HOSPITAL_ID
+)
+_COUNTS = _REPORT_COUNTS.subquery("counts")
+# A page of the hospital's reports, newest first, each row bringing both counts (a
+# one-row derived table, read once): the page, its total and the sign-off state in one
+# statement, built once.
+_REPORT_PAGE = (
+    select(Report, *_COUNTS.c)
+    .join(_COUNTS, true())
+    .where(Report.hospital_id == _HOSPITAL_ID)
+    .order_by(Report.report_date.desc())
+    .limit(_LIMIT)
+    .offset(_OFFSET)
+)
+
+
+def report_page(hospital: Hospital, page: int, per_page: int) -> tuple[list[Report], int, int]:
+    """Page `page` of `hospital`'s reports, newest first, for the table on its page; how many
+    reports it has; how many of them are signed off. One statement (a second, the counts,
+    only past the last page, where no row brings them)."""
+    params = {"hospital_id": hospital.id, "limit": per_page, "offset": (page - 1) * per_page}
+    rows = db.session.execute(_REPORT_PAGE, params).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1], rows[0][2]
+    if page == 1:
+        return [], 0, 0
+    total, signed_off = db.session.execute(_REPORT_COUNTS, params).one()
+    return [], total, signed_off
 
 
 HOSPITAL_CHART_DAYS = 90
@@ -128,9 +237,3 @@ def hospital_chart(
         dates,
         by_day,
     )
-
-
-def signed_off_count(hospital: Hospital) -> int:
-    """How many of `hospital`'s reports are signed off (review/): one aggregate query."""
-    stmt = select(func.count(Report.signed_off_at)).where(Report.hospital_id == hospital.id)
-    return db.session.scalar(stmt) or 0

@@ -33,7 +33,9 @@ def index():
     filters = ListFilters(request.args, regions=queries.regions_in_use())
     page = archived = None
     if filters.validate():
-        page = filters.paginate(queries.with_latest_report(queries.filtered_hospitals(filters)))
+        page = filters.page_of(
+            *queries.hospital_page(filters, filters.page_number(), filters.per_page())
+        )
         if filters.status.data == "active":
             # Someone typing a code they know, unaware the hospital was archived.
             archived = queries.archived_with_code(filters.q.data)
@@ -128,8 +130,10 @@ def detail(hospital_id: int):
     args = PageArgs(request.args)
     reports, signed_off = None, 0
     if args.validate():
-        reports = args.paginate(queries.reports_newest_first(hospital))
-        signed_off = queries.signed_off_count(hospital) if reports.total else 0
+        items, total, signed_off = queries.report_page(
+            hospital, args.page_number(), args.per_page()
+        )
+        reports = args.page_of(items, total)
     return render_template(
         "hospitals/detail.html",
         hospital=hospital,
