@@ -3,19 +3,18 @@ reference app on the same data, measured in one run on this machine (README "Ben
 
     .venv/bin/python bench/bench.py        # SQLite, in instance/bench/
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/hospital_bench \
-        .venv/bin/python bench/bench.py    # PostgreSQL: hospital_bench_big, _small
+        .venv/bin/python bench/bench.py    # PostgreSQL: hospital_bench_big, _small, _year
 
-1. Makes (or reuses) the two databases of bench/databases.py: big, 365 days of reports, and
-   small, the same hospitals' first 4 days.
+1. Makes (or reuses) the three databases of bench/databases.py: big, 365 days of reports of
+   1,000 hospitals; small, the same hospitals' first 4 days; year, 10 hospitals' 365 days.
 2. Serves, each with gunicorn (2 workers, the app's gunicorn.conf.py, APP_ENV=production) on
-   a loopback port: the app on big, the app on small, and the reference app
-   (bench/reference/) on big. Signs in to both apps through the login form as the bench's
-   administrator and keeps the session cookie and a CSRF token. The servers work on copies of
-   the two databases made for the run (databases.working_copy): what the POSTs write is gone
-   at the next run.
+   a loopback port: the app on each database, and the reference app (bench/reference/) on
+   big. Signs in to the apps through the login form as the bench's administrator and keeps
+   the session cookie and a CSRF token. The servers work on copies of the databases made for
+   the run (databases.working_copy): what the POSTs write is gone at the next run.
 3. Drives each page with wrk for BENCH_SECONDS (5) seconds, in BENCH_ROUNDS (3) rounds; in each
-   round the app, the reference and the app on small take turns page by page, so that drift
-   of the machine hits them alike. The two POSTs (a new report, an edited report) send a
+   round the app, the reference and the app on small (or year) take turns page by page, so
+   that drift of the machine hits them alike. The two POSTs (a new report, an edited report) send a
    different target each request, chosen from the database at the start of each wrk run: new
    reports on days before every stored one (and before every window a page shows, so they do
    not change what the following rounds measure), edits of random reports with their current
@@ -55,7 +54,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import databases
-from databases import BIG, EMAIL, INSTANCE, PASSWORD, ROOT, SMALL
+from databases import BIG, EMAIL, INSTANCE, PASSWORD, ROOT, SMALL, YEAR
 
 from hospital_app import rules
 
@@ -345,6 +344,16 @@ class Row:
     post: str | None = None  # "create" or "edit"
     reference: str | None = None  # the reference app's path for the same page
     vs_list: bool = False  # a page whose cost is compared with the hospital list's
+    # The database its time at 3,650 reports is measured on (databases.py): "small" for
+    # the pages that list the hospitals, "year" for those that draw a history; and the
+    # page's path there when it differs.
+    against: str = "small"
+    against_path: str | None = None
+
+    def path_on(self, name: str) -> str:
+        if name == "ref":
+            return self.reference
+        return self.against_path if name == self.against and self.against_path else self.path
 
 
 def git_revision() -> str:
@@ -389,10 +398,10 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("make bench needs wrk (Debian's package): `make wrk` installs it as root.")
     base = os.environ.get("DATABASE_URL") or None
-    urls = {size.name: databases.database_url(base, size) for size in (BIG, SMALL)}
+    urls = {size.name: databases.database_url(base, size) for size in (BIG, SMALL, YEAR)}
     backend = make_url(urls["big"]).get_backend_name()
     started = time.perf_counter()
-    for size in (BIG, SMALL):
+    for size in (BIG, SMALL, YEAR):
         databases.prepare(urls[size.name], size)
     print(f"Databases ready in {time.perf_counter() - started:.1f} s.")
     started = time.perf_counter()
@@ -403,13 +412,21 @@ def main() -> None:
     engines = {name: create_engine(url) for name, url in urls.items()}
     with engines["big"].connect() as conn:
         middle = conn.scalar(text("SELECT id FROM hospitals ORDER BY id LIMIT 1 OFFSET 499"))
+    with engines["year"].connect() as conn:
+        year_middle = conn.scalar(text("SELECT id FROM hospitals ORDER BY id LIMIT 1 OFFSET 4"))
     today = rules.today()
     rows = [
         Row("Hospital list", "/hospitals?page=20", reference="/hospitals?page=20"),
-        Row("Hospital page", f"/hospitals/{middle}", reference=f"/hospitals/{middle}"),
-        Row("Dashboard, 30 days", "/?days=30", vs_list=True),
-        Row("Dashboard, 90 days", "/?days=90", vs_list=True),
-        Row("Dashboard, 365 days", "/?days=365", vs_list=True),
+        Row(
+            "Hospital page",
+            f"/hospitals/{middle}",
+            reference=f"/hospitals/{middle}",
+            against="year",
+            against_path=f"/hospitals/{year_middle}",
+        ),
+        Row("Dashboard, 30 days", "/?days=30", vs_list=True, against="year"),
+        Row("Dashboard, 90 days", "/?days=90", vs_list=True, against="year"),
+        Row("Dashboard, 365 days", "/?days=365", vs_list=True, against="year"),
         Row("Reports", "/reports"),
         Row("Data entry", "/entry"),
         Row("Timeliness", "/timeliness", vs_list=True),
@@ -428,11 +445,12 @@ def main() -> None:
         "big": Server("app-big", urls["big"], "wsgi:app", secret),
         "ref": Server("reference", urls["big"], "app:app", secret, ROOT / "bench" / "reference"),
         "small": Server("app-small", urls["small"], "wsgi:app", secret),
+        "year": Server("app-year", urls["year"], "wsgi:app", secret),
     }
     try:
         for server in servers.values():
             server.wait_ready()
-        sessions = {name: sign_in(servers[name].port) for name in ("big", "small")}
+        sessions = {name: sign_in(servers[name].port) for name in ("big", "small", "year")}
         sessions["ref"] = Session("", "")
 
         # Each page once per server (both workers): it answers 200, and how large it is.
@@ -441,8 +459,8 @@ def main() -> None:
         for row in rows:
             if row.post:
                 continue
-            for name in ("big", "small", "ref"):
-                path = row.reference if name == "ref" else row.path
+            for name in ("big", row.against, "ref"):
+                path = row.path_on(name)
                 if path is None:
                     continue
                 for _ in range(3):
@@ -463,7 +481,7 @@ def main() -> None:
         )
         for round_number in range(1, ROUNDS + 1):
             for row in rows:
-                for name in ("big", "ref", "small") if row.reference else ("big", "small"):
+                for name in ("big", "ref", row.against) if row.reference else ("big", row.against):
                     server, session = servers[name], sessions[name]
                     if row.post:
                         engine = engines[name]
@@ -476,7 +494,7 @@ def main() -> None:
                         args = (str(targets), str(THREADS))
                         result = wrk(server.port, "/", session.cookie, post_lua, args)
                     else:
-                        path = row.reference if name == "ref" else row.path
+                        path = row.path_on(name)
                         result = wrk(server.port, path, session.cookie, get_lua)
                     results.setdefault((row.label, name), []).append(result)
                     print(
@@ -498,8 +516,11 @@ def main() -> None:
         f"gunicorn 2 workers each; wrk -t{THREADS} -c{CONNECTIONS}, {SECONDS} s a run, "
         f"median of {ROUNDS} alternating rounds; {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}). Big: {BIG.hospitals:,} hospitals × "
-        f"{BIG.days} days ({BIG.reports:,} reports); small: the same hospitals' first "
-        f"{SMALL.days} days ({SMALL.reports:,} reports).\n"
+        f"{BIG.days} days ({BIG.reports:,} reports). The time at 3,650 reports is measured on "
+        f"the database whose page shows the same rows or days (bench/databases.py): small, "
+        f"the same hospitals' first {SMALL.days} days ({SMALL.reports:,} reports), for the "
+        f"pages that list hospitals; year, {YEAR.hospitals} hospitals × {YEAR.days} days "
+        f"({YEAR.reports:,} reports), for those that draw a history.\n"
     )
     text_out = heading + "\n" + table + "\n" + "\n".join(alike) + "\n"
     imports = import_table(base, backend)
@@ -531,13 +552,13 @@ def same_markup(label: str, pages: dict[tuple[str, str], str]) -> str:
 def page_table(rows: list[Row], results, sizes) -> str:
     lines = [
         "| page | req/s | p50 ms | p99 ms | vs reference (≥ 0.5×) | cost vs hospital list "
-        "(≤ 3×) | time on big ÷ on small (≤ 1.2×) | non-2xx | bytes |",
+        "(≤ 3×) | time on big ÷ at 3,650 reports (≤ 1.2×), on | non-2xx | bytes |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     list_rps = [r.rps for r in results["Hospital list", "big"]]
     for row in rows:
         big = results[row.label, "big"]
-        small = results[row.label, "small"]
+        small = results[row.label, row.against]
         shown = median_result(big)
         vs_ref = vs_list = ""
         if row.reference:
@@ -553,7 +574,8 @@ def page_table(rows: list[Row], results, sizes) -> str:
         lines.append(
             f"| {row.label} | {shown.rps:,.1f} | {shown.p50_ms:.1f} | {shown.p99_ms:.1f}{few} | "
             f"{ratio_cell(vs_ref, 0.5, True)} | {ratio_cell(vs_list, 3.0, False)} | "
-            f"{ratio_cell(growth, 1.2, False)} | {bad}{f' (+{sockets} socket)' if sockets else ''}"
+            f"{ratio_cell(growth, 1.2, False)} {row.against} | "
+            f"{bad}{f' (+{sockets} socket)' if sockets else ''}"
             f" | {f'{size:,}' if size else ''} |"
         )
         if row.reference:
