@@ -96,6 +96,8 @@ class Chart:
         """The rows of the chart's table (rows()), written in one pass: at 365 days and eight
         regions a Jinja loop with a filter per cell was the dashboard's largest cost. The
         cells read as templating's day, percent and number filters write them."""
+        if "_table_body" in self.__dict__:
+            return self.__dict__["_table_body"]  # kept, as svg() is
         out = []
         for day, values, extras in self.rows():
             cells = "".join(
@@ -105,7 +107,8 @@ class Chart:
                 f'<td class="num">{"—" if v is None else f"{v:,}"}</td>' for v in extras
             )
             out.append(f'<tr><th scope="row">{_day(day)}</th>{cells}</tr>')
-        return Markup("\n".join(out))  # noqa: S704 -- numbers and dates only
+        self.__dict__["_table_body"] = Markup("\n".join(out))  # noqa: S704 -- numbers, dates
+        return self.__dict__["_table_body"]
 
     def description(self) -> str:
         if not self.dates:
@@ -121,7 +124,11 @@ class Chart:
         return [(s.name, _colour(k), DASHES[k % len(DASHES)]) for k, s in enumerate(self.series)]
 
     def svg(self) -> Markup:
-        return Markup(render_svg(self))  # noqa: S704 -- every text inside is escaped
+        # Kept on the chart once drawn: a chart the dashboard keeps (dashboard/queries.py)
+        # is drawn once, however often it is shown.
+        if "_svg" not in self.__dict__:
+            self.__dict__["_svg"] = Markup(render_svg(self))  # noqa: S704 -- texts escaped
+        return self.__dict__["_svg"]
 
 
 def _day(d: date, year: bool = True) -> str:

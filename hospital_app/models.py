@@ -175,6 +175,9 @@ class RegionDay(db.Model):
     counts read a row per region and day instead of every report."""
 
     __tablename__ = "region_days"
+    # On SQLite the rows are stored in the primary key's order, not beside it: a range of
+    # days is read from the key's b-tree alone (PostgreSQL and MariaDB ignore this).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     report_date: Mapped[date] = mapped_column(Date, primary_key=True)
     region: Mapped[str] = mapped_column(String(rules.REGION_MAX), primary_key=True)
@@ -188,6 +191,10 @@ class RegionDay(db.Model):
     icu_beds_occupied: Mapped[int] = mapped_column(default=0)
     ventilators_total: Mapped[int] = mapped_column(default=0)
     ventilators_in_use: Mapped[int] = mapped_column(default=0)
+    # How many times the row was written: only ever grows, so the count and sum of it over a
+    # range of days say whether anything in the range changed (the dashboard's charts are
+    # drawn again only then: dashboard/queries.py).
+    changes: Mapped[int] = mapped_column(default=0)
 
 
 class HospitalWeek(db.Model):
@@ -196,6 +203,7 @@ class HospitalWeek(db.Model):
     row per hospital and week instead of every report of the range."""
 
     __tablename__ = "hospital_weeks"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # as region_days: read by key ranges
 
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), primary_key=True)
     week: Mapped[date] = mapped_column(Date, primary_key=True)  # its Monday

@@ -221,19 +221,20 @@ def _before_commit(session: Session) -> None:
     # Always the days before the weeks, each in key order: every transaction takes the rows
     # it changes in one order, so none waits for a row another holds while holding one that
     # other waits for.
-    for name, table, key, sums in (
-        (PENDING, RegionDay.__table__, KEY, SUMS),
-        (PENDING_WEEKS, HospitalWeek.__table__, WEEK_KEY, WEEK_SUMS),
+    for name, table, key, sums, counted in (
+        (PENDING, RegionDay.__table__, KEY, SUMS, {"changes": 1}),
+        (PENDING_WEEKS, HospitalWeek.__table__, WEEK_KEY, WEEK_SUMS, {}),
     ):
         pending = session.info.pop(name, None)
         rows = [
-            {**dict(zip(key, k, strict=True)), **dict(zip(sums, v, strict=True))}
+            {**dict(zip(key, k, strict=True)), **dict(zip(sums, v, strict=True)), **counted}
             for k, v in sorted((pending or {}).items())
             if any(v)
         ]
         if rows:
             connection = connection or session.connection()
-            connection.execute(_upsert(connection.dialect.name, table, key, sums), rows)
+            added = (*sums, *counted)
+            connection.execute(_upsert(connection.dialect.name, table, key, added), rows)
 
 
 def _forget(session: Session, transaction) -> None:

@@ -630,3 +630,29 @@ def header_name(response) -> str:
 def test_the_header_names_the_person_once(app, name, role, shown):
     make_user(app, role, email="someone@example.org", name=name)
     assert header_name(signed_in_client(app, "someone@example.org").get("/")) == shown
+
+
+def network_day(client, day: date) -> str:
+    """The network chart's table cell of bed occupancy for `day`, as the page shows it."""
+    html = client.get(f"/?date={D.isoformat()}&days=30").get_data(as_text=True)
+    table = html[html.index('aria-label="Network occupancy') :]
+    row = re.search(rf'<th scope="row">{fmt_day(day)}</th><td class="num">([^<]+)</td>', table)
+    return entities.unescape(row.group(1))
+
+
+def test_the_charts_follow_every_change_the_next_request(client, world, csrf):
+    """Each worker keeps the charts it drew (dashboard.queries.trends) while nothing in their
+    days changed: a change through the app is on the next page."""
+    assert network_day(client, D) == "60.0 %"  # (150 + 90 + 0 + 120) / (200 + 100 + 0 + 300)
+    assert network_day(client, D) == "60.0 %"  # drawn once, shown again
+    client.post(f"/hospitals/{world['Bravo']}/archive", data={"csrf_token": csrf})
+    assert network_day(client, D) == "54.0 %"  # Bravo left out: 270 / 500
+    client.post(f"/hospitals/{world['Bravo']}/restore", data={"csrf_token": csrf})
+    assert network_day(client, D) == "60.0 %"
+    with client.application.app_context():
+        report = db.session.scalar(
+            select(Report).where(Report.hospital_id == world["Alpha"], Report.report_date == D)
+        )
+        report.beds_occupied = 200  # through the session, as every form saves
+        db.session.commit()
+    assert network_day(client, D) == "68.3 %"  # (200 + 90 + 0 + 120) / 600

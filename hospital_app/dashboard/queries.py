@@ -13,10 +13,13 @@ On time: of the active hospitals, those whose report of the day was saved by its
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
@@ -244,7 +247,42 @@ _TREND = (
 )
 
 
+# How much of the daily sums a period holds, and how often they were written: when neither
+# moved, nothing in the period changed (RegionDay.changes only grows), and the charts drawn
+# from it last time are the charts it would draw now.
+_TREND_STATE = select(func.count(), func.coalesce(func.sum(RegionDay.changes), 0)).where(
+    RegionDay.report_date.between(bindparam("first"), bindparam("last"))
+)
+TRENDS_KEPT = 16  # periods each worker keeps drawn (a day's three, and a few past days)
+
+
 def trends(end: date, days: int) -> tuple[Chart, Chart, Chart]:
+    """trends_drawn(), or the same charts drawn for an earlier request when nothing in the
+    period changed since: drawing a year of eight regions (6,000 points and 365 table rows a
+    chart) costs several times reading it. Each worker keeps its own (the app's extensions),
+    checked against the database on every request, so workers and servers never disagree
+    with the data; a worker that restarts draws again."""
+    first = end - timedelta(days=days - 1)
+    count, changes = db.session.execute(_TREND_STATE, {"first": first, "last": end}).one()
+    key = (end, days, int(count), int(changes))
+    kept = current_app.extensions.setdefault("hospital_registry.trends", OrderedDict())
+    with _KEEPING:  # a threaded worker's requests share it
+        charts = kept.get(key)
+        if charts is not None:
+            kept.move_to_end(key)
+            return charts
+    charts = trends_drawn(end, days)
+    with _KEEPING:
+        kept[key] = charts
+        while len(kept) > TRENDS_KEPT:
+            kept.popitem(last=False)
+    return charts
+
+
+_KEEPING = threading.Lock()
+
+
+def trends_drawn(end: date, days: int) -> tuple[Chart, Chart, Chart]:
     """The network's occupancy, and each region's bed and ICU occupancy, over the `days`
     ending `end`, in the active hospitals that reported each day: one query of the daily sums
     per region (summary.py), a row per region and day whatever the number of reports; the

@@ -28,6 +28,7 @@ import functools
 import operator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy import func, literal, select
 
@@ -72,7 +73,9 @@ def last_due_day(through: date, settings, now: datetime | None = None) -> date:
     return day
 
 
-@dataclass(frozen=True)
+# Slots and no freezing: a page makes a thousand of each, and a frozen dataclass pays for
+# every field it sets.
+@dataclass(slots=True)
 class Figures:
     """Counts of hospital-days: one hospital's, or a region's or the network's sums."""
 
@@ -102,10 +105,8 @@ class Figures:
         )
 
 
-NONE = Figures(0, 0, 0)
 
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
     """One hospital's line of the page."""
 
@@ -194,6 +195,7 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
     if region:
         stmt = stmt.where(Hospital.region == region)
     rows, zone = [], local_zone()
+    # The connection's rows, not the session's: plain columns, nothing for the ORM to build.
     for (
         id_,
         code,
@@ -204,7 +206,7 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
         first,
         reported,
         on_time,
-    ) in db.session.execute(stmt):
+    ) in db.session.connection().execute(stmt):
         reported, on_time = int(reported), int(on_time)
         start = start_day(first, created_at, zone)
         due = _days(max(date_from, start), last) if active else reported
@@ -214,14 +216,25 @@ def hospital_rows(date_from: date, date_to: date, region: str | None = None) -> 
 
 def by_region(rows: list[Row]) -> list[tuple[str, Figures]]:
     """The regions' sums of their hospitals' figures, by region name."""
-    sums: dict[str, Figures] = {}
+    sums: dict[str, list[int]] = {}
     for row in rows:
-        sums[row.region] = sums.get(row.region, NONE) + row.figures
-    return sorted(sums.items())
+        figures = row.figures
+        counts = sums.get(row.region)
+        if counts is None:
+            sums[row.region] = [figures.due, figures.reported, figures.on_time]
+        else:
+            counts[0] += figures.due
+            counts[1] += figures.reported
+            counts[2] += figures.on_time
+    return sorted((region, Figures(*counts)) for region, counts in sums.items())
 
 
 def total(rows: list[Row]) -> Figures:
-    return sum((row.figures for row in rows), NONE)
+    return Figures(
+        sum(r.figures.due for r in rows),
+        sum(r.figures.reported for r in rows),
+        sum(r.figures.on_time for r in rows),
+    )
 
 
 # Sorting: by any column, both ways; rows without a rate (nothing due) last either way.
@@ -242,9 +255,11 @@ SORT_KEYS = {
 def sorted_rows(rows: list[Row], key: str, descending: bool) -> list[Row]:
     value = SORT_KEYS[key][1]
     # Ties in name order, whichever way the column goes (a stable sort keeps the query's).
-    known = [r for r in rows if value(r) is not None]
-    unknown = [r for r in rows if value(r) is None]
-    return sorted(known, key=value, reverse=descending) + unknown
+    keyed = [(value(r), r) for r in rows]  # each row's key worked out once
+    known = [pair for pair in keyed if pair[0] is not None]
+    unknown = [r for k, r in keyed if k is None]
+    known.sort(key=itemgetter(0), reverse=descending)
+    return [r for _k, r in known] + unknown
 
 
 # --- One hospital's calendar -----------------------------------------------------------------

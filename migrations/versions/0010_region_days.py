@@ -6,7 +6,8 @@ Create Date: 2026-11-29 05:10:00
 
 The rows are filled here from the reports already stored; from then on summary.py keeps them
 in the same transaction as every write of a report. The weeks are added up in Python: the
-Monday of a date is written differently by each database.
+Monday of a date is written differently by each database. On SQLite both are WITHOUT
+ROWID tables: their rows are read by ranges of the primary key.
 """
 from datetime import timedelta
 
@@ -34,14 +35,16 @@ def upgrade():
         sa.Column('on_time', sa.Integer(), nullable=False),
         sa.Column('signed_off', sa.Integer(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in CENSUS),
+        sa.Column('changes', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('report_date', 'region', 'active', name=op.f('pk_region_days')),
+        sqlite_with_rowid=False,
     )
     sums = ", ".join(f"SUM(s.{name})" for name in CENSUS)
     op.execute(
         f"INSERT INTO region_days (report_date, region, active, reports, on_time, signed_off, "
-        f"{', '.join(CENSUS)}) "
+        f"{', '.join(CENSUS)}, changes) "
         f"SELECT s.report_date, h.region, h.is_active, COUNT(*), "
-        f"SUM(CASE WHEN s.on_time THEN 1 ELSE 0 END), COUNT(s.signed_off_at), {sums} "
+        f"SUM(CASE WHEN s.on_time THEN 1 ELSE 0 END), COUNT(s.signed_off_at), {sums}, 1 "
         f"FROM hospital_stats s JOIN hospitals h ON h.id = s.hospital_id "
         f"GROUP BY s.report_date, h.region, h.is_active"
     )
@@ -56,6 +59,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['hospital_id'], ['hospitals.id'],
                                 name=op.f('fk_hospital_weeks_hospital_id_hospitals')),
         sa.PrimaryKeyConstraint('hospital_id', 'week', name=op.f('pk_hospital_weeks')),
+        sqlite_with_rowid=False,
     )
     stats = sa.table('hospital_stats', sa.column('hospital_id'), sa.column('report_date', sa.Date),
                      sa.column('on_time', sa.Boolean))
