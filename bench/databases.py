@@ -7,10 +7,12 @@ bench_pages.py).
   still to report today): what grows between them is only the history. The pages that list
   hospitals (the list, reports, data entry, timeliness) are compared on it: they show the
   same rows;
-- year: 10 hospitals × 365 days (3,650 reports, 3,000 audit entries). The pages that draw a
-  history (a hospital's page: 25 reports, a 90-day chart, a 13-week calendar; the
-  dashboard's 30-, 90- and 365-day trends) are compared on it: they draw the same days,
-  which the small database has only 4 of.
+- year: 10 hospitals × 365 days (3,650 reports, 3,000 audit entries). A hospital's page (25
+  reports, a 90-day chart, a 13-week calendar) is compared on it: it draws the same days,
+  which the small database has only 4 of. The dashboard is not: it lists the hospitals too
+  (who has not reported, who is under pressure), which only small has as many of; its
+  trends draw 4 days there, but each worker keeps the charts it drew, so a run measures
+  showing them, not drawing them.
 
 Each gets an administrator to sign in as. On SQLite the files live in instance/bench/; with
 DATABASE_URL=postgresql+psycopg://…/NAME they are the databases NAME_big and NAME_small. A
