@@ -167,6 +167,16 @@ def _rate(part: int | None, whole: int | None) -> Fraction | None:
     return Fraction(100 * part, whole)
 
 
+def _may_jump(part: int | None, whole: int | None, part_before, whole_before) -> bool:
+    """Whether the rate may have moved more than OUTLIER_JUMP_POINTS: False only when it
+    surely has not (the exact check with fractions is for the rest; an import asks this of
+    every row). |p/w − p0/w0| · 100 > J, in whole numbers: |p·w0 − p0·w| · 100 > J · w · w0."""
+    if part is None or not whole or part_before is None or not whole_before:
+        return False  # _rate gives None: no jump
+    gap = abs(part * int(whole_before) - int(part_before) * whole) * 100
+    return gap > rules.OUTLIER_JUMP_POINTS * whole * int(whole_before)
+
+
 def _jump(
     label: str, pair: tuple[str, str], before: Fraction, now: Fraction, previous_date: date
 ) -> Unusual:
@@ -198,6 +208,13 @@ def _warnings(row: ReportRow, found) -> list[Unusual]:
             if not spread.usual(value):
                 warnings.append(_far_from_history(field, value, spread))
     for label, (part, whole) in rules.OCCUPANCY_RATES.items():
+        if not _may_jump(
+            row.counts.get(part),
+            row.counts.get(whole),
+            found._mapping[f"prev_{part}"],
+            found._mapping[f"prev_{whole}"],
+        ):
+            continue
         now = _rate(row.counts.get(part), row.counts.get(whole))
         before = _rate(found._mapping[f"prev_{part}"], found._mapping[f"prev_{whole}"])
         if now is not None and before is not None and abs(now - before) > rules.OUTLIER_JUMP_POINTS:

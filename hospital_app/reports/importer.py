@@ -18,6 +18,7 @@ caller commits when the result is ok (and not a dry run), and rolls back otherwi
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -294,11 +295,15 @@ class _Importer:
             return cells[index] if index is not None and index < len(cells) else ""
 
         # The characters no text may hold (the forms' rule): such a row is checked no further.
-        errors: list[tuple[str, str]] = [
-            (name, message)
-            for name in self.columns
-            for message in rules.text_errors(cell(name), "This cell")
-        ]
+        # Asked of the whole line first (a comma is no such character): cell by cell only
+        # when the line holds one.
+        errors: list[tuple[str, str]] = []
+        if rules.text_errors(",".join(cells), "This line"):
+            errors = [
+                (name, message)
+                for name in self.columns
+                for message in rules.text_errors(cell(name), "This cell")
+            ]
         if errors:
             for name, message in errors:
                 self.result.add_error(line, name, message)
@@ -313,20 +318,34 @@ class _Importer:
         # the stored report changes nothing, so anyone may bring it back in an export.
 
         report_date = None
-        try:
-            report_date = rules.parse_report_date(restore(cell("report_date")))
-        except ValueError as error:
-            errors.append(("report_date", str(error)))
+        text = cell("report_date")
+        if _ISO_DATE.fullmatch(text):
+            # The usual spelling, read without strptime; anything else as the form reads it.
+            with contextlib.suppress(ValueError):
+                report_date = date(int(text[:4]), int(text[5:7]), int(text[8:]))
+        if report_date is not None and not rules.date_range_errors(report_date):
+            if not rules.EARLIEST_REPORT_DATE <= report_date <= self.today:
+                errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
         else:
-            if report_date is None:
-                errors.append(("report_date", rules.REPORT_DATE_REQUIRED_MESSAGE))
-            errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
+            report_date = None
+            try:
+                report_date = rules.parse_report_date(restore(text))
+            except ValueError as error:
+                errors.append(("report_date", str(error)))
+            else:
+                if report_date is None:
+                    errors.append(("report_date", rules.REPORT_DATE_REQUIRED_MESSAGE))
+                errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
 
         counts: dict[str, int | None] = {}
         unreadable = set()
         for name in rules.COUNT_FIELDS:
+            text = cell(name)
+            if text.isascii() and text.isdigit() and len(text) <= rules.WHOLE_NUMBER_DIGITS:
+                counts[name] = int(text)  # what parse_count makes of plain digits, quickly
+                continue
             try:
-                counts[name] = rules.parse_count(cell(name), name)
+                counts[name] = rules.parse_count(text, name)
             except ValueError as error:
                 counts[name] = None
                 unreadable.add(name)
@@ -378,6 +397,8 @@ class _Importer:
             values["notes"] = row.notes
 
     def batch(self, records: list[tuple[int, list[str]]]) -> None:
+        # A date after this one is in the future (rules.report_date_errors says so).
+        self.today = rules.today()
         codes = {rules.normalise_code(restore(self._code_cell(cells))) for _, cells in records}
         self._look_up_hospitals(codes)
         rows = [row for line, cells in records if (row := self._check(line, cells))]
@@ -416,6 +437,11 @@ class _Importer:
         now = utcnow()
         first_saved = cycle.clock()
         settings = cycle.settings(connection)
+        # By day: the deadline is the same for every hospital.
+        on_time = {
+            day: cycle.is_on_time(day, first_saved, settings)
+            for day in {row.report_date for row, old in changing if old is None}
+        }
         # (row, stored values or None, values written), in the file's order.
         written: list[tuple[_Row, Mapping | None, dict]] = []
         for row, old in changing:
@@ -426,7 +452,7 @@ class _Importer:
                     **NEW_REPORT,
                     "hospital_id": row.hospital_id,
                     "report_date": row.report_date,
-                    "on_time": cycle.is_on_time(row.report_date, first_saved, settings),
+                    "on_time": on_time[row.report_date],
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -651,6 +677,8 @@ def _blank(line: str) -> bool:
     return not line.strip(" \t\r\n" + "".join(DELIMITERS))
 
 
+# A date as the export writes it (year-month-day, zero-padded).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SPELLING = re.compile(r"[\s\-.]+")
 
 
