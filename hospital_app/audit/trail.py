@@ -181,7 +181,13 @@ def ordered_changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     return [(name, *entry.changes[name]) for name in names]
 
 
+# Values stored as they are (most of a report's): the type checks below are skipped.
+_AS_THEY_ARE = frozenset({int, str, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_THEY_ARE:
+        return value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, time):

@@ -21,6 +21,7 @@ import codecs
 import contextlib
 import csv
 import io
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +30,7 @@ from datetime import date
 from itertools import chain
 from typing import BinaryIO
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -408,11 +409,7 @@ class _Importer:
         pairs = [(row.hospital_id, row.report_date) for row in rows]
         stored = {
             (found["hospital_id"], found["report_date"]): found
-            for found in connection.execute(
-                select(REPORTS).where(
-                    tuple_(REPORTS.c.hospital_id, REPORTS.c.report_date).in_(pairs)
-                )
-            ).mappings()
+            for found in connection.execute(*_at(connection, [REPORTS], pairs)).mappings()
         }
         changing: list[tuple[_Row, Mapping | None]] = []
         for row in rows:
@@ -575,6 +572,26 @@ class _Importer:
 REPORTS = Report.__table__
 # A report's hospital and day, for the look-ups by them.
 _AT = tuple_(REPORTS.c.hospital_id, REPORTS.c.report_date)
+# SQLite reads "(hospital_id, report_date) IN (…)" by scanning the whole index, once per
+# batch, so the import slowed with every report stored: there the batch's pairs are a JSON
+# array joined to the table, one index search each.
+_KEYS = func.json_each(bindparam("keys")).table_valued("value").alias("keys")
+_KEYS_JOIN = and_(
+    REPORTS.c.hospital_id == func.json_extract(_KEYS.c.value, "$[0]"),
+    REPORTS.c.report_date == func.json_extract(_KEYS.c.value, "$[1]"),
+)
+
+
+def _at(connection, columns: list, pairs: list[tuple[int, date]]) -> tuple:
+    """(statement, parameters) selecting `columns` of the reports of these (hospital, day)
+    pairs, in a way the database answers with one index search a pair."""
+    if connection.dialect.name == "sqlite":
+        keys = json.dumps([[hospital_id, day.isoformat()] for hospital_id, day in pairs])
+        statement = select(*columns).select_from(_KEYS.join(REPORTS, _KEYS_JOIN))
+        return statement, {"keys": keys}
+    return select(*columns).where(_AT.in_(pairs)), {}
+
+
 # A new report's columns that no row of the file sets (the models' defaults).
 NEW_REPORT = {
     "notes": None,
@@ -633,7 +650,7 @@ def _fill_ids(connection, new: list[dict]) -> None:
     ids = {
         (found.hospital_id, found.report_date): found.id
         for found in connection.execute(
-            select(REPORTS.c.id, REPORTS.c.hospital_id, REPORTS.c.report_date).where(_AT.in_(pairs))
+            *_at(connection, [REPORTS.c.id, REPORTS.c.hospital_id, REPORTS.c.report_date], pairs)
         )
     }
     for values, pair in zip(new, pairs, strict=True):
