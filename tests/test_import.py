@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from flask_login import login_user
 from helpers import (
     ADMIN_EMAIL,
     BAD_REPORTS,
@@ -34,7 +35,7 @@ from sqlalchemy.pool import NullPool
 
 from hospital_app import rules
 from hospital_app.extensions import db
-from hospital_app.models import AuditEntry, Hospital, Report, utcnow
+from hospital_app.models import Account, AuditEntry, Hospital, Report, utcnow
 from hospital_app.reports import importer
 
 HEADER = ["hospital_code", "report_date", *rules.COUNT_FIELDS, "notes"]
@@ -1316,3 +1317,43 @@ def test_a_doubled_byte_order_mark_is_still_read(app, client, token):
     response = upload(client, data, token)
     assert response.status_code == 303
     assert count(app, Report) == 1
+
+
+def test_the_audit_entries_are_the_ones_the_session_writes(app, client, token, admin_id):
+    """The import writes around the session; its entries must be the flush listener's: the
+    same change made through the session, by the same person, for a twin hospital, gives the
+    same entries. A signed-off report changed by an administrator is provisional again, and
+    a closed day is marked, both ways."""
+    signed = {"signed_off_by_id": admin_id, "signed_off_at": utcnow().replace(microsecond=0)}
+    reports_of = ({"report_date": day(10), **signed},)
+    imported = make_hospital(app, reports=reports_of)
+    twin = make_hospital(app, reports=reports_of, code="SGH-002", name="Southgate General")
+    data = csv_bytes([cells(report_date=day(10), beds_occupied=151), cells(report_date=day(9))])
+    assert upload(client, data, token).status_code == 303
+
+    with app.test_request_context():
+        login_user(db.session.get(Account, admin_id))
+        stored = db.session.scalars(select(Report).where(Report.hospital_id == twin)).one()
+        stored.beds_occupied = 151
+        db.session.add(Report(hospital_id=twin, **report_values(report_date=day(9))))
+        db.session.commit()
+
+    def entries(hospital_id: int) -> list[tuple]:
+        found = [e for e in audit(app) if e.hospital_id == hospital_id]
+        return [
+            (
+                e.action,
+                e.record_label,
+                e.actor,
+                {k: v for k, v in e.changes.items() if k != "hospital_id"},
+            )
+            for e in sorted(found, key=lambda e: e.action)
+        ]
+
+    mine, theirs = entries(imported), entries(twin)
+    assert [e[0] for e in mine] == ["create", "update"]
+    assert mine == theirs
+    update = mine[1][3]
+    assert update["signed_off_at"][1] is None and update["closed_day"] == [None, True]
+    changed = fetch(app, Report, next(e.record_id for e in audit(app) if e.action == "update"))
+    assert (changed.version, changed.signed_off_at, changed.beds_occupied) == (2, None, 151)

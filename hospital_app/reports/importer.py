@@ -2,16 +2,23 @@
 
 The file is read as a stream, line by line: each line is decoded here (so a byte that is not
 UTF-8 is reported with its line number), every row is checked with the rules the report form
-uses (rules.py), and the rows are written through the ORM in batches of BATCH_ROWS, so the
-audit trail (audit/trail.py) records every change in the same transaction. Whether a row
-may add or change its hospital's report of its day is the policy's answer (policy.py), as for
-the form: a closed day is refused to editors row by row, with the closing rule.
+uses (rules.py), and the rows are written in batches of BATCH_ROWS with core bulk statements
+on the session's connection, not one ORM object each: what the session's events do for a
+report (the audit trail, on_time, a signed-off report made provisional again, the version
+check) is done here for the batch, with the same results: the audit entries are made by
+audit/trail.py (write_report_entries), identical to the flush listener's. Whether a row may
+add or change its hospital's report of its day is the policy's answer (policy.py), as for the
+form: a closed day is refused to editors row by row, with the closing rule.
+
 Each batch costs a fixed number of statements whatever its size: one SELECT of the hospitals
 not seen before, one SELECT of the reports already stored for the batch's (hospital, date)
-pairs, one flush, one query for unusual figures (outliers.py), and a second flush.
+pairs, one INSERT (executemany) of the new ones and one SELECT of their ids, one UPDATE
+(executemany, by id and version) of the changed ones, the query for unusual figures
+(outliers.py, per 400 rows), one UPDATE of the marks that changes, one INSERT of the audit
+entries, summary.record_reports, and a flush of the follow-ups of unusual rows (few).
 
 All or nothing: once a row is found bad, nothing more is written and the rest of the file is
-only checked, so that every bad row is listed. The importer flushes but never commits; its
+only checked, so that every bad row is listed. The importer writes but never commits; its
 caller commits when the result is ok (and not a dry run), and rolls back otherwise.
 """
 
