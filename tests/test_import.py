@@ -1357,3 +1357,37 @@ def test_the_audit_entries_are_the_ones_the_session_writes(app, client, token, a
     assert update["signed_off_at"][1] is None and update["closed_day"] == [None, True]
     changed = fetch(app, Report, next(e.record_id for e in audit(app) if e.action == "update"))
     assert (changed.version, changed.signed_off_at, changed.beds_occupied) == (2, None, 151)
+
+
+def test_the_daily_sums_are_told_once_a_batch_what_was_replaced_and_written(
+    app, client, token, monkeypatch
+):
+    """summary.record_reports (a stub until the daily sums exist) hears, once per batch and
+    on the import's connection, the stored values of the changed reports and the values
+    written, new ones included."""
+    from hospital_app import summary
+
+    calls = []
+
+    def record_reports(connection, before=(), after=()):
+        calls.append((connection.in_transaction(), list(before), list(after)))
+
+    monkeypatch.setattr(summary, "record_reports", record_reports)
+    monkeypatch.setattr(importer, "BATCH_ROWS", 2)
+    make_hospital(app, reports=({"report_date": day(3)},))
+    data = csv_bytes(
+        [
+            cells(report_date=day(3), beds_occupied=151),
+            cells(report_date=day(2)),
+            cells(report_date=day(1), notes="third"),
+        ]
+    )
+    assert upload(client, data, token).status_code == 303
+    assert [(len(before), len(after)) for _, before, after in calls] == [(1, 2), (0, 1)]
+    assert all(in_transaction for in_transaction, _, _ in calls)
+    (_, [before], [changed, new]), (_, _, [third]) = calls
+    assert (before["beds_occupied"], before["version"]) == (150, 1)
+    assert (changed["beds_occupied"], changed["version"]) == (151, 2)
+    assert changed["id"] == before["id"] and changed["on_time"] == before["on_time"]
+    assert (new["report_date"], new["id"] is not None, new["signed_off_at"]) == (day(2), True, None)
+    assert third["notes"] == "third" and isinstance(third["on_time"], bool)
