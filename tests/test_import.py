@@ -1362,15 +1362,17 @@ def test_the_audit_entries_are_the_ones_the_session_writes(app, client, token, a
 def test_the_daily_sums_are_told_once_a_batch_what_was_replaced_and_written(
     app, client, token, monkeypatch
 ):
-    """summary.record_reports (a stub until the daily sums exist) hears, once per batch and
-    on the import's connection, the stored values of the changed reports and the values
-    written, new ones included."""
+    """summary.record_reports hears, once per batch and on the import's connection, the
+    stored values of the changed reports and the values written, new ones included (and
+    keeps its sums: the spy passes every call on)."""
     from hospital_app import summary
 
     calls = []
+    keep_the_sums = summary.record_reports
 
     def record_reports(connection, before=(), after=()):
         calls.append((connection.in_transaction(), list(before), list(after)))
+        keep_the_sums(connection, before, after)
 
     monkeypatch.setattr(summary, "record_reports", record_reports)
     monkeypatch.setattr(importer, "BATCH_ROWS", 2)
