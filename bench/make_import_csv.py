@@ -45,11 +45,23 @@ class Hospital:
         self.vents = rng.randint(0, self.icu + 2)
         self.load = rng.uniform(0.5, 0.85)  # usual share of beds occupied
         self.admissions = rng.randint(5, 60)
+        self.occupied = round(self.beds * self.load)
 
     def row(self, rng: random.Random, day: date) -> list:
-        occupied = min(self.beds, max(0, round(self.beds * (self.load + rng.gauss(0, 0.04)))))
-        icu_occupied = min(self.icu, occupied, max(0, round(self.icu * self.load)))
+        # Today's occupied beds are yesterday's + admitted − discharged − died (the census
+        # check, rules.census_gap), with discharges drifting the load back to its usual share.
         admissions = max(0, round(rng.gauss(self.admissions, self.admissions * 0.1)))
+        deaths = rng.randint(0, 1)
+        drift = round((self.occupied - self.beds * self.load) * 0.1)
+        discharges = max(0, admissions - deaths + drift + rng.randint(-2, 2))
+        occupied = self.occupied + admissions - discharges - deaths
+        occupied = min(self.beds, max(0, occupied))
+        discharges = self.occupied + admissions - deaths - occupied  # what the bounds leave
+        if discharges < 0:  # a full hospital admits no more than it discharges
+            admissions -= discharges
+            discharges = 0
+        self.occupied = occupied
+        icu_occupied = min(self.icu, occupied, max(0, round(self.icu * self.load)))
         return [
             self.code,
             day.isoformat(),
@@ -60,10 +72,29 @@ class Hospital:
             self.vents,
             min(self.vents, round(self.vents * self.load)),
             admissions,
-            max(0, admissions + rng.randint(-3, 3)),
-            rng.randint(0, 1),
+            discharges,
+            deaths,
             "" if rng.random() < 0.9 else "Ward 3 closed for cleaning",
         ]
+
+
+def write(
+    out: Path, hospitals: int = 1000, days: int = 100, prefix: str = "DEMO-", seed: int = 1
+) -> int:
+    """Write the file (as main() does) and return its number of rows. Another --seed gives
+    the same hospitals and days with other figures: a file that changes every row."""
+    rng = random.Random(seed)  # noqa: S311 -- measurement data, deterministic on purpose
+    last = today() - timedelta(days=2)
+    dates = [last - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("\ufeff")  # as the exports write it
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        made = [Hospital(rng, f"{prefix}{number:04d}") for number in range(1, hospitals + 1)]
+        for day in dates:
+            for hospital in made:
+                writer.writerow(hospital.row(rng, day))
+    return hospitals * days
 
 
 def main() -> None:
@@ -74,21 +105,8 @@ def main() -> None:
     parser.add_argument("--prefix", default="DEMO-")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-
-    rng = random.Random(args.seed)  # noqa: S311 -- measurement data, deterministic on purpose
-    last = today() - timedelta(days=2)
-    days = [last - timedelta(days=n) for n in range(args.days - 1, -1, -1)]
-    with args.out.open("w", encoding="utf-8", newline="") as fh:
-        fh.write("\ufeff")  # as the exports write it
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        hospitals = [
-            Hospital(rng, f"{args.prefix}{number:04d}") for number in range(1, args.hospitals + 1)
-        ]
-        for day in days:
-            for hospital in hospitals:
-                writer.writerow(hospital.row(rng, day))
-    print(f"Wrote {args.hospitals * args.days:,} rows to {args.out}.")
+    rows = write(args.out, args.hospitals, args.days, args.prefix, args.seed)
+    print(f"Wrote {rows:,} rows to {args.out}.")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from . import rules
@@ -167,6 +168,16 @@ def _rate(part: int | None, whole: int | None) -> Fraction | None:
     return Fraction(100 * part, whole)
 
 
+def _may_jump(part: int | None, whole: int | None, part_before, whole_before) -> bool:
+    """Whether the rate may have moved more than OUTLIER_JUMP_POINTS: False only when it
+    surely has not (the exact check with fractions is for the rest; an import asks this of
+    every row). |p/w − p0/w0| · 100 > J, in whole numbers: |p·w0 − p0·w| · 100 > J · w · w0."""
+    if part is None or not whole or part_before is None or not whole_before:
+        return False  # _rate gives None: no jump
+    gap = abs(part * int(whole_before) - int(part_before) * whole) * 100
+    return gap > rules.OUTLIER_JUMP_POINTS * whole * int(whole_before)
+
+
 def _jump(
     label: str, pair: tuple[str, str], before: Fraction, now: Fraction, previous_date: date
 ) -> Unusual:
@@ -198,6 +209,13 @@ def _warnings(row: ReportRow, found) -> list[Unusual]:
             if not spread.usual(value):
                 warnings.append(_far_from_history(field, value, spread))
     for label, (part, whole) in rules.OCCUPANCY_RATES.items():
+        if not _may_jump(
+            row.counts.get(part),
+            row.counts.get(whole),
+            found._mapping[f"prev_{part}"],
+            found._mapping[f"prev_{whole}"],
+        ):
+            continue
         now = _rate(row.counts.get(part), row.counts.get(whole))
         before = _rate(found._mapping[f"prev_{part}"], found._mapping[f"prev_{whole}"])
         if now is not None and before is not None and abs(now - before) > rules.OUTLIER_JUMP_POINTS:
@@ -225,13 +243,25 @@ def _census(row: ReportRow, found) -> Unusual | None:
     return Unusual(message, CENSUS_FIELDS, message[0].lower() + message[1:-1])
 
 
-@functools.lru_cache(maxsize=8)
-def _history_query(size: int):
-    """One statement for a batch of `size` reports: for each (numbered by its position), its
-    history's aggregates. Its values are bound parameters (_parameters), so the statement is
-    built and compiled once per batch size, not once per batch."""
-    # The batch as a derived table: one SELECT of bound values per report.
-    batch = union_all(
+def _batch_table(size: int, arrays: bool):
+    """The batch as a derived table (row_no, hospital_id, report_date, report_id)."""
+    if arrays:
+        # PostgreSQL: three arrays unnested, a statement the same for every batch. A UNION of
+        # 400 SELECTs took it about 90 ms to plan, every batch, for 17 ms of work.
+        rows = func.unnest(
+            bindparam("h", type_=ARRAY(Integer)),
+            bindparam("d", type_=ARRAY(Date)),
+            bindparam("r", type_=ARRAY(Integer)),
+        ).table_valued("hospital_id", "report_date", "report_id", with_ordinality="n")
+        rows = rows.render_derived(name="batch_rows")
+        return select(
+            (rows.c.n - 1).label("row_no"),
+            cast(rows.c.hospital_id, Integer).label("hospital_id"),
+            cast(rows.c.report_date, Date).label("report_date"),
+            cast(rows.c.report_id, Integer).label("report_id"),
+        ).subquery("batch")
+    # One SELECT of bound values per report.
+    return union_all(
         *(
             select(
                 literal_column(str(i), Integer).label("row_no"),
@@ -242,6 +272,14 @@ def _history_query(size: int):
             for i in range(size)
         )
     ).subquery("batch")
+
+
+@functools.lru_cache(maxsize=8)
+def _history_query(size: int, arrays: bool = False):
+    """One statement for a batch of `size` reports: for each (numbered by its position), its
+    history's aggregates. Its values are bound parameters (_parameters), so the statement is
+    built and compiled once per batch size (once, with `arrays`), not once per batch."""
+    batch = _batch_table(size, arrays)
     table = Report.__table__
     earlier = aliased(table, name="earlier")
 
@@ -289,7 +327,13 @@ def _history_query(size: int):
     return select(*columns).select_from(limits).join(table, history).group_by(limits.c.row_no)
 
 
-def _parameters(rows: Sequence[ReportRow]) -> dict:
+def _parameters(rows: Sequence[ReportRow], arrays: bool = False) -> dict:
+    if arrays:
+        return {
+            "h": [row.hospital_id for row in rows],
+            "d": [row.report_date for row in rows],
+            "r": [row.report_id or 0 for row in rows],
+        }
     parameters = {}
     for i, row in enumerate(rows):
         parameters[f"h{i}"] = row.hospital_id
@@ -310,11 +354,12 @@ def batch_warnings(rows: Sequence[ReportRow]) -> list[list[Unusual]]:
     import the row, report the messages, and mark it with outlier_note(warnings).
     """
     results: list[list[Unusual]] = []
+    arrays = db.session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(rows), BATCH_ROWS):
         chunk = rows[start : start + BATCH_ROWS]
-        found = {
-            r.row_no: r for r in db.session.execute(_history_query(len(chunk)), _parameters(chunk))
-        }
+        size = BATCH_ROWS if arrays else len(chunk)  # with arrays, one statement for all
+        query, parameters = _history_query(size, arrays), _parameters(chunk, arrays)
+        found = {r.row_no: r for r in db.session.execute(query, parameters)}
         results += [_warnings(row, found.get(i)) for i, row in enumerate(chunk)]
     return results
 

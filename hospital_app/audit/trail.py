@@ -13,6 +13,7 @@ closing rule is about people's roles (policy.py), which the command line is outs
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -50,7 +51,7 @@ class Audited:
         if isinstance(obj, Hospital):
             return f"{obj.code} {obj.name}"
         if isinstance(obj, Report):
-            return f"report of {obj.report_date.isoformat()}"
+            return report_label(obj.report_date)
         if isinstance(obj, ReportingSettings):
             return "Reporting settings"
         if isinstance(obj, ClosingException):
@@ -69,6 +70,10 @@ class Audited:
             report = inspect(obj).attrs.report.loaded_value
             return report.hospital_id if isinstance(report, Report) else None
         return None
+
+
+def report_label(report_date: date) -> str:
+    return f"report of {report_date.isoformat()}"
 
 
 def day_range_text(first: date, last: date) -> str:
@@ -176,7 +181,13 @@ def ordered_changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     return [(name, *entry.changes[name]) for name in names]
 
 
+# Values stored as they are (most of a report's): the type checks below are skipped.
+_AS_THEY_ARE = frozenset({int, str, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_THEY_ARE:
+        return value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, time):
@@ -227,13 +238,18 @@ def _changes(obj, spec: Audited) -> dict[str, list]:
 
 
 def _snapshot(obj, spec: Audited, new: bool) -> dict[str, list]:
+    return _snapshot_of(spec, lambda field: _value(obj, field), new)
+
+
+def _snapshot_of(spec: Audited, value_of, new: bool) -> dict[str, list]:
+    """A new or deleted record's fields, each read by value_of(field) (plain values)."""
     changes = {}
     for field in spec.fields:
         if field == "password_hash":
             if new:
                 changes["password"] = [None, PASSWORD_SET]
             continue
-        value = _value(obj, field)
+        value = value_of(field)
         if field in _ONLY_WHEN_SET and not value:
             continue  # a reviewer's or a sign-off's fields, on records that have none
         changes[field] = [None, value] if new else [value, None]
@@ -263,23 +279,32 @@ def _entry(obj, spec: Audited, action: str, changes: dict) -> dict:
     }
 
 
+def _by_a_person() -> bool:
+    return has_request_context() and current_user.is_authenticated
+
+
 def _closed_day_marks(session, report: Report, action: str) -> dict[str, list]:
     """The marks of a person's change to a report of a closed day (see the module's doc):
     the days it had and has, either of them closed."""
-    if not (has_request_context() and current_user.is_authenticated):
+    if not _by_a_person():
         return {}
     days = {report.report_date}
     if action == "update":
         days.update(inspect(report).attrs.report_date.history.deleted)
-    connection = session.connection()
+    return _closed_day_marks_of(session.connection(), report.hospital_id, days, action)
+
+
+def _closed_day_marks_of(
+    connection, hospital_id: int, days: set, action: str, today: date | None = None
+) -> dict[str, list]:
     settings = cycle.settings(connection)
-    closed = sorted(d for d in days if d is not None and cycle.is_closed(d, settings))
+    closed = sorted(d for d in days if d is not None and cycle.is_closed(d, settings, today))
     if not closed:
         return {}
     # A deleted record's values are shown as they were (old), a new one's as they are (new).
     marks = {"closed_day": [True, None] if action == "delete" else [None, True]}
     if current_user.role != "admin":
-        opened = cycle.opening(report.hospital_id, closed[0], connection)
+        opened = cycle.opening(hospital_id, closed[0], connection)
         if opened is not None:
             mark = [opened.id, None] if action == "delete" else [None, opened.id]
             marks["closed_day_exception"] = mark
@@ -333,20 +358,78 @@ def write_audit_entries(session, _flush_context) -> None:
         spec = AUDITED.get(type(obj))
         if spec is None or not (changes := _changes(obj, spec)):
             continue  # e.g. only last_login_at moved: not a change anyone made to the record
-        action = "update"
-        if spec.toggles and set(changes) == {"is_active"}:
-            action = spec.toggles[1] if changes["is_active"][1] else spec.toggles[0]
-        elif set(changes) == {"password"}:
-            action = "password"
-        elif isinstance(obj, Report) and set(changes) <= SIGN_OFF_FIELDS:
-            action = "signed off" if obj.signed_off_at is not None else "reopened"
-        add(obj, spec, action, changes)
+        signed_off_at = obj.signed_off_at if isinstance(obj, Report) else None
+        add(obj, spec, _update_action(spec, changes, signed_off_at), changes)
     for obj in session.deleted:
         if spec := AUDITED.get(type(obj)):
             add(obj, spec, "delete", _snapshot(obj, spec, new=False))
+    _insert(session.connection(), entries)
+
+
+def _update_action(spec: Audited, changes: dict, signed_off_at: datetime | None) -> str:
+    """What a change is called, by the fields it changed."""
+    if spec.toggles and set(changes) == {"is_active"}:
+        return spec.toggles[1] if changes["is_active"][1] else spec.toggles[0]
+    if set(changes) == {"password"}:
+        return "password"
+    if spec.record_type == "report" and set(changes) <= SIGN_OFF_FIELDS:
+        return "signed off" if signed_off_at is not None else "reopened"
+    return "update"
+
+
+def _insert(connection, entries: list[dict]) -> None:
+    """One INSERT of the entries, each signed by who is acting now."""
     if entries:
         user_id, name = actor()
         now = utcnow()
         for entry in entries:
             entry.update(user_id=user_id, actor=name[:400], created_at=now)
-        session.connection().execute(insert(AuditEntry), entries)
+        connection.execute(insert(AuditEntry), entries)
+
+
+def write_report_entries(
+    connection,
+    created: Sequence[Mapping] = (),
+    changed: Sequence[tuple[Mapping, Mapping]] = (),
+) -> int:
+    """The entries the flush listener writes for reports, for reports written around the
+    session (the import's bulk statements), identical to them, in one INSERT on
+    `connection` (the session's, so they commit or roll back together). `created`: the
+    values of reports inserted, their id included; `changed`: (stored values, values
+    written) of reports updated, keyed by Report's column names. A pair that changes no
+    audited field writes nothing. Returns the number of entries written."""
+    spec = AUDITED[Report]
+    by_a_person = _by_a_person()
+    today = cycle.local_today() if by_a_person else None
+    entries = []
+
+    def add(values: Mapping, action: str, changes: dict, days: set) -> None:
+        if by_a_person:
+            changes.update(
+                _closed_day_marks_of(connection, values["hospital_id"], days, action, today)
+            )
+        entries.append(
+            {
+                "action": action,
+                "record_type": spec.record_type,
+                "record_id": values["id"],
+                "record_label": report_label(values["report_date"])[:300],
+                "hospital_id": values["hospital_id"],
+                "changes": changes,
+            }
+        )
+
+    for values in created:
+        snapshot = _snapshot_of(spec, lambda field: _plain(values[field]), new=True)  # noqa: B023
+        add(values, "create", snapshot, {values["report_date"]})
+    for old, new in changed:
+        changes = {}
+        for field in spec.fields:
+            before, after = _plain(old[field]), _plain(new[field])
+            if before != after:
+                changes[field] = [before, after]
+        if changes:
+            action = _update_action(spec, changes, new["signed_off_at"])
+            add(new, action, changes, {old["report_date"], new["report_date"]})
+    _insert(connection, entries)
+    return len(entries)

@@ -2,41 +2,64 @@
 
 The file is read as a stream, line by line: each line is decoded here (so a byte that is not
 UTF-8 is reported with its line number), every row is checked with the rules the report form
-uses (rules.py), and the rows are written through the ORM in batches of BATCH_ROWS, so the
-audit trail (audit/trail.py) records every change in the same transaction. Whether a row
-may add or change its hospital's report of its day is the policy's answer (policy.py), as for
-the form: a closed day is refused to editors row by row, with the closing rule.
+uses (rules.py), and the rows are written in batches of BATCH_ROWS with core bulk statements
+on the session's connection, not one ORM object each: what the session's events do for a
+report (the audit trail, on_time, a signed-off report made provisional again, the version
+check) is done here for the batch, with the same results: the audit entries are made by
+audit/trail.py (write_report_entries), identical to the flush listener's. Whether a row may
+add or change its hospital's report of its day is the policy's answer (policy.py), as for the
+form: a closed day is refused to editors row by row, with the closing rule.
+
 Each batch costs a fixed number of statements whatever its size: one SELECT of the hospitals
 not seen before, one SELECT of the reports already stored for the batch's (hospital, date)
-pairs, one flush, one query for unusual figures (outliers.py), and a second flush.
+pairs, one INSERT (executemany) of the new ones and one SELECT of their ids, one UPDATE
+(executemany, by id and version) of the changed ones, the query for unusual figures
+(outliers.py, per 400 rows), one UPDATE of the marks that changes, one INSERT of the audit
+entries, summary.record_reports, and a flush of the follow-ups of unusual rows (few).
 
 All or nothing: once a row is found bad, nothing more is written and the rest of the file is
-only checked, so that every bad row is listed. The importer flushes but never commits; its
+only checked, so that every bad row is listed. The importer writes but never commits; its
 caller commits when the result is ok (and not a dry run), and rolls back otherwise.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import functools
 import io
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
 from typing import BinaryIO
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import policy, rules
+from .. import cycle, policy, rules, summary
+from ..audit import trail
 from ..csvfiles import restore
 from ..extensions import db
 from ..models import FollowUp, Hospital, Report, utcnow
 from ..outliers import ReportRow, batch_warnings, outlier_note
+from ..review import signoff
 
 # The reports CSV format: what the reports export writes and the import reads, so that an
 # export imports back unchanged.
@@ -292,11 +315,15 @@ class _Importer:
             return cells[index] if index is not None and index < len(cells) else ""
 
         # The characters no text may hold (the forms' rule): such a row is checked no further.
-        errors: list[tuple[str, str]] = [
-            (name, message)
-            for name in self.columns
-            for message in rules.text_errors(cell(name), "This cell")
-        ]
+        # Asked of the whole line first (a comma is no such character): cell by cell only
+        # when the line holds one.
+        errors: list[tuple[str, str]] = []
+        if rules.text_errors(",".join(cells), "This line"):
+            errors = [
+                (name, message)
+                for name in self.columns
+                for message in rules.text_errors(cell(name), "This cell")
+            ]
         if errors:
             for name, message in errors:
                 self.result.add_error(line, name, message)
@@ -311,20 +338,34 @@ class _Importer:
         # the stored report changes nothing, so anyone may bring it back in an export.
 
         report_date = None
-        try:
-            report_date = rules.parse_report_date(restore(cell("report_date")))
-        except ValueError as error:
-            errors.append(("report_date", str(error)))
+        text = cell("report_date")
+        if _ISO_DATE.fullmatch(text):
+            # The usual spelling, read without strptime; anything else as the form reads it.
+            with contextlib.suppress(ValueError):
+                report_date = date(int(text[:4]), int(text[5:7]), int(text[8:]))
+        if report_date is not None and not rules.date_range_errors(report_date):
+            if not rules.EARLIEST_REPORT_DATE <= report_date <= self.today:
+                errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
         else:
-            if report_date is None:
-                errors.append(("report_date", rules.REPORT_DATE_REQUIRED_MESSAGE))
-            errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
+            report_date = None
+            try:
+                report_date = rules.parse_report_date(restore(text))
+            except ValueError as error:
+                errors.append(("report_date", str(error)))
+            else:
+                if report_date is None:
+                    errors.append(("report_date", rules.REPORT_DATE_REQUIRED_MESSAGE))
+                errors += [("report_date", m) for m in rules.report_date_errors(report_date)]
 
         counts: dict[str, int | None] = {}
         unreadable = set()
         for name in rules.COUNT_FIELDS:
+            text = cell(name)
+            if text.isascii() and text.isdigit() and len(text) <= rules.WHOLE_NUMBER_DIGITS:
+                counts[name] = int(text)  # what parse_count makes of plain digits, quickly
+                continue
             try:
-                counts[name] = rules.parse_count(cell(name), name)
+                counts[name] = rules.parse_count(text, name)
             except ValueError as error:
                 counts[name] = None
                 unreadable.add(name)
@@ -363,98 +404,140 @@ class _Importer:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _same(self, report: Report, row: _Row) -> bool:
-        if any(getattr(report, name) != value for name, value in row.counts.items()):
+    def _same(self, stored: Mapping, row: _Row) -> bool:
+        if any(stored[name] != value for name, value in row.counts.items()):
             return False
-        return not self.has_notes or report.notes == row.notes
+        return not self.has_notes or stored["notes"] == row.notes
 
-    def _apply(self, report: Report, row: _Row) -> None:
-        for name, value in row.counts.items():
-            setattr(report, name, value)
+    def _apply(self, values: dict, row: _Row) -> None:
+        """The row's figures (and notes) into the values to write."""
+        values.update(row.counts)
         # A file without a notes column leaves the stored notes as they are.
         if self.has_notes:
-            report.notes = row.notes
+            values["notes"] = row.notes
 
     def batch(self, records: list[tuple[int, list[str]]]) -> None:
+        # A date after this one is in the future (rules.report_date_errors says so).
+        self.today = rules.today()
         codes = {rules.normalise_code(restore(self._code_cell(cells))) for _, cells in records}
         self._look_up_hospitals(codes)
         rows = [row for line, cells in records if (row := self._check(line, cells))]
         if not rows:
             return
-        session = db.session
+        connection = db.session.connection()
         pairs = [(row.hospital_id, row.report_date) for row in rows]
         stored = {
-            (report.hospital_id, report.report_date): report
-            for report in session.scalars(
-                select(Report).where(tuple_(Report.hospital_id, Report.report_date).in_(pairs))
-            )
+            (found["hospital_id"], found["report_date"]): found
+            for found in connection.execute(*_at(connection, [REPORTS], pairs)).mappings()
         }
-        changing: list[tuple[_Row, Report | None]] = []
+        changing: list[tuple[_Row, Mapping | None]] = []
         for row in rows:
-            report = stored.get((row.hospital_id, row.report_date))
-            if report is not None and self._same(report, row):
+            old = stored.get((row.hospital_id, row.report_date))
+            if old is not None and self._same(old, row):
                 self.result.unchanged += 1
             elif row.hospital.refusal:
                 self.result.add_error(row.line, "hospital_code", row.hospital.refusal)
             elif closed := self._day_refusal(row):
                 self.result.add_error(row.line, "report_date", closed)
             else:
-                changing.append((row, report))
+                changing.append((row, old))
         if not self.result.ok or not changing:
-            self._forget(stored.values())
             return  # nothing will be written: the rest of the file is only checked
-        written = []
-        for row, report in changing:
-            if report is None:
-                self.result.new += 1
-                # The marks are set now, so that setting them again below changes nothing
-                # (no UPDATE) unless the check finds the row unusual.
-                report = Report(
-                    hospital_id=row.hospital_id,
-                    report_date=row.report_date,
-                    outlier_confirmed=False,
-                    outlier_note=None,
-                )
-                session.add(report)
+        self._write(connection, changing)
+
+    def _write(self, connection, changing: list[tuple[_Row, Mapping | None]]) -> None:
+        """The batch's new and changed reports, in a fixed number of statements: one INSERT
+        (executemany), one SELECT of the new ids, one UPDATE (executemany, by id and version),
+        the check of unusual figures, one UPDATE of the marks it changes, one INSERT of the
+        audit entries, and the follow-ups of the unusual rows through the session."""
+        now = utcnow()
+        first_saved = cycle.clock()
+        settings = cycle.settings(connection)
+        # By day: the deadline is the same for every hospital.
+        on_time = {
+            day: cycle.is_on_time(day, first_saved, settings)
+            for day in {row.report_date for row, old in changing if old is None}
+        }
+        # (row, stored values or None, values written), in the file's order.
+        written: list[tuple[_Row, Mapping | None, dict]] = []
+        for row, old in changing:
+            if old is None:
+                # The marks are set after the check of unusual figures below; on_time as
+                # cycle.py classes every insert, by the settings of this moment.
+                values = {
+                    **NEW_REPORT,
+                    "hospital_id": row.hospital_id,
+                    "report_date": row.report_date,
+                    "on_time": on_time[row.report_date],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                self._apply(values, row)
             else:
-                self.result.updated += 1
-            self._apply(report, row)
-            written.append(report)
-        # Written (and flushed, so the audit trail's after_flush event records them) before the
-        # check of unusual figures, dry runs too (their caller rolls back): each row is then
-        # compared with every report dated before it, this file's earlier rows included,
-        # wherever the batches happen to split.
-        session.flush()
+                values = dict(old)
+                self._apply(values, row)
+                _provisional_again(old, values)
+                values["updated_at"] = now
+                values["version"] = old["version"] + 1
+            written.append((row, old, values))
+        new = [values for _, old, values in written if old is None]
+        changed = [(old, values) for _, old, values in written if old is not None]
+        self.result.new += len(new)
+        self.result.updated += len(changed)
+        if new:
+            connection.execute(insert(REPORTS), new)
+            _fill_ids(connection, new)
+        _update(connection, changed)
+        # Written before the check of unusual figures, dry runs too (their caller rolls
+        # back): each row is then compared with every report dated before it, this file's
+        # earlier rows included, wherever the batches happen to split.
         warnings = batch_warnings(
             [
-                ReportRow(row.hospital_id, row.report_date, row.counts, report.id)
-                for (row, _), report in zip(changing, written, strict=True)
+                ReportRow(row.hospital_id, row.report_date, row.counts, values["id"])
+                for row, _, values in written
             ]
         )
-        for (row, _), report, found in zip(changing, written, warnings, strict=True):
+        marked: list[tuple[Mapping, dict]] = []
+        for (row, _, values), found in zip(written, warnings, strict=True):
             if found:
                 self.result.add_warnings(
                     row.line, row.hospital.code, row.hospital.name, row.report_date, found
                 )
             # Importing them is the confirmation the form asks for: they are listed on the
-            # dashboard for follow-up, as the form's confirmed ones are. A mark set to what
-            # it already was is no change: only the rows whose mark changes are written again.
-            report.outlier_confirmed = bool(found)
-            report.outlier_note = outlier_note(found)
+            # dashboard for follow-up, as the form's confirmed ones are. As the session did
+            # (a second flush), a mark that changes is a second UPDATE and a second entry.
+            confirmed, note = bool(found), outlier_note(found)
+            if (values["outlier_confirmed"], values["outlier_note"]) != (confirmed, note):
+                again = {**values, "outlier_confirmed": confirmed, "outlier_note": note}
+                _provisional_again(values, again)
+                again["version"] = values["version"] + 1
+                again["updated_at"] = utcnow()
+                marked.append((values, again))
+        if self.result.dry_run:
+            # Rolled back by the caller: the marks, the audit trail, the follow-ups and the
+            # daily sums change nothing the dry run shows.
+            return
+        _update(connection, marked)
+        final = {id(before): after for before, after in marked}
+        summary.record_reports(
+            connection,
+            before=[old for _, old, _ in written if old is not None],
+            after=[final.get(id(values), values) for _, _, values in written],
+        )
+        trail.write_report_entries(connection, created=new, changed=[*changed, *marked])
         self._follow_ups(
             [
-                (report, found, old is not None)
-                for (_, old), report, found in zip(changing, written, warnings, strict=True)
+                (values["id"], found, old is not None)
+                for (_, old, values), found in zip(written, warnings, strict=True)
             ]
         )
-        session.flush()
-        self._forget([*stored.values(), *written])
 
-    def _follow_ups(self, rows: list[tuple[Report, list, bool]]) -> None:
+    def _follow_ups(self, rows: list[tuple[int, list, bool]]) -> None:
         """The follow-up rows (followup/) of the written reports: opened for the unusual ones,
         with no reason (the import asks none), removed for those usual again. One query, for
-        the stored reports among them only (a new report has none)."""
-        stored_ids = [report.id for report, _found, was_stored in rows if was_stored]
+        the stored reports among them only (a new report has none); through the session, so
+        the flush listener audits them (they are few: unusual rows only)."""
+        stored_ids = [report_id for report_id, _found, was_stored in rows if was_stored]
         existing = {}
         if stored_ids:
             existing = {
@@ -463,14 +546,15 @@ class _Importer:
                     select(FollowUp).where(FollowUp.report_id.in_(stored_ids))
                 )
             }
-        for report, found, _was_stored in rows:
-            follow_up = existing.get(report.id)
+        touched = []
+        for report_id, found, _was_stored in rows:
+            follow_up = existing.get(report_id)
             if not found:
                 if follow_up is not None:
                     db.session.delete(follow_up)
                 continue
             if follow_up is None:
-                follow_up = FollowUp(report_id=report.id)
+                follow_up = FollowUp(report_id=report_id)
                 db.session.add(follow_up)
             follow_up.fields = ",".join(dict.fromkeys(n for w in found for n in w.fields))
             follow_up.reason = follow_up.note = None
@@ -478,6 +562,9 @@ class _Importer:
             follow_up.confirmed_at = utcnow()
             follow_up.status = "open"
             follow_up.reviewer_id = follow_up.comment = follow_up.checked_at = None
+            touched.append(follow_up)
+        db.session.flush()
+        self._forget([*existing.values(), *touched])
 
     def _day_refusal(self, row: _Row) -> str | None:
         """A closed day, for an editor (the policy reads the settings and the hospital's
@@ -488,16 +575,145 @@ class _Importer:
         return refusal.reason if refusal is not None else None
 
     @staticmethod
-    def _forget(reports) -> None:
+    def _forget(objects) -> None:
         """Keep the session (and the memory) as small as one batch."""
         session = db.session
-        for report in reports:
-            if report in session:
-                session.expunge(report)
+        for obj in objects:
+            if obj in session:
+                session.expunge(obj)
 
     def _code_cell(self, cells: list[str]) -> str:
         index = self.columns["hospital_code"]
         return cells[index] if index < len(cells) else ""
+
+
+# The columns of a report, as the bulk statements write them.
+REPORTS = Report.__table__
+# A report's hospital and day, for the look-ups by them.
+_AT = tuple_(REPORTS.c.hospital_id, REPORTS.c.report_date)
+# SQLite reads "(hospital_id, report_date) IN (…)" by scanning the whole index, once per
+# batch, so the import slowed with every report stored: there the batch's pairs are a JSON
+# array joined to the table, one index search each.
+_KEYS = func.json_each(bindparam("keys")).table_valued("value").alias("keys")
+_KEYS_JOIN = and_(
+    REPORTS.c.hospital_id == func.json_extract(_KEYS.c.value, "$[0]"),
+    REPORTS.c.report_date == func.json_extract(_KEYS.c.value, "$[1]"),
+)
+
+
+def _at(connection, columns: list, pairs: list[tuple[int, date]]) -> tuple:
+    """(statement, parameters) selecting `columns` of the reports of these (hospital, day)
+    pairs, in a way the database answers with one index search a pair."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        keys = json.dumps([[hospital_id, day.isoformat()] for hospital_id, day in pairs])
+        statement = select(*columns).select_from(_KEYS.join(REPORTS, _KEYS_JOIN))
+        return statement, {"keys": keys}
+    if dialect in ("mysql", "mariadb"):
+        parameters = {}
+        for i, (hospital_id, day) in enumerate(pairs):
+            parameters[f"h{i}"], parameters[f"d{i}"] = hospital_id, day
+        return select(*columns).select_from(_pairs_join(len(pairs))), parameters
+    return select(*columns).where(_AT.in_(pairs)), {}
+
+
+@functools.lru_cache(maxsize=4)
+def _pairs_join(size: int):
+    """MariaDB takes a long row-value IN list (a batch's thousand pairs) half a second to
+    plan: there the pairs are a derived table of bound values, joined to the unique index.
+    Built once per batch size."""
+    keys = union_all(
+        *(
+            select(
+                bindparam(f"h{i}", type_=Integer).label("hospital_id"),
+                bindparam(f"d{i}", type_=Date).label("report_date"),
+            )
+            for i in range(size)
+        )
+    ).subquery("batch_keys")
+    return keys.join(
+        REPORTS,
+        and_(
+            REPORTS.c.hospital_id == keys.c.hospital_id,
+            REPORTS.c.report_date == keys.c.report_date,
+        ),
+    )
+
+
+# A new report's columns that no row of the file sets (the models' defaults).
+NEW_REPORT = {
+    "notes": None,
+    "outlier_confirmed": False,
+    "outlier_note": None,
+    "signed_off_by_id": None,
+    "signed_off_at": None,
+    "reopen_reason": None,
+    "version": 1,
+}
+# What an UPDATE by the import writes: every column it may change (the same for every row,
+# so that one executemany statement serves the batch).
+UPDATED_COLUMNS = (
+    *rules.COUNT_FIELDS,
+    "notes",
+    "outlier_confirmed",
+    "outlier_note",
+    "signed_off_by_id",
+    "signed_off_at",
+    "updated_at",
+    "version",
+)
+_UPDATE = (
+    update(REPORTS)
+    .where(REPORTS.c.id == bindparam("old_id"), REPORTS.c.version == bindparam("old_version"))
+    .values({name: bindparam(name) for name in UPDATED_COLUMNS})
+)
+
+
+def _update(connection, changes: list[tuple[Mapping, dict]]) -> None:
+    """One UPDATE (executemany) of (stored values, values to write) pairs, each by its id and
+    the version read, as the ORM's version check: a report someone else changed since it was
+    read matches no row, and the whole import is then a clash (StaleDataError)."""
+    if not changes:
+        return
+    parameters = [
+        {
+            "old_id": old["id"],
+            "old_version": old["version"],
+            **{name: values[name] for name in UPDATED_COLUMNS},
+        }
+        for old, values in changes
+    ]
+    matched = connection.execute(_UPDATE, parameters).rowcount
+    if matched != len(parameters):
+        raise StaleDataError(
+            f"The import updated {matched} of {len(parameters)} reports: the others were "
+            "changed by someone else since they were read."
+        )
+
+
+def _fill_ids(connection, new: list[dict]) -> None:
+    """The ids the database gave the new reports, by their (hospital, date): one SELECT
+    (SQLite cannot say which id went to which row of an executemany INSERT)."""
+    pairs = [(values["hospital_id"], values["report_date"]) for values in new]
+    ids = {
+        (found.hospital_id, found.report_date): found.id
+        for found in connection.execute(
+            *_at(connection, [REPORTS.c.id, REPORTS.c.hospital_id, REPORTS.c.report_date], pairs)
+        )
+    }
+    for values, pair in zip(new, pairs, strict=True):
+        values["id"] = ids[pair]
+
+
+def _provisional_again(old: Mapping, values: dict) -> None:
+    """A change to what a sign-off vouches for makes a signed-off report provisional again,
+    as review/signoff.py does for the session's writes (only an administrator gets here:
+    the policy refuses editors a signed-off report)."""
+    if old["signed_off_at"] is None or values["signed_off_at"] != old["signed_off_at"]:
+        return
+    if any(values[name] != old[name] for name in signoff.SIGNED_FIELDS):
+        values["signed_off_by_id"] = None
+        values["signed_off_at"] = None
 
 
 def _header_names(line: str, delimiter: str) -> list[str]:
@@ -526,6 +742,8 @@ def _blank(line: str) -> bool:
     return not line.strip(" \t\r\n" + "".join(DELIMITERS))
 
 
+# A date as the export writes it (year-month-day, zero-padded).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SPELLING = re.compile(r"[\s\-.]+")
 
 
