@@ -1227,6 +1227,7 @@ def test_a_report_saved_by_someone_else_mid_import_is_a_message_not_a_500(worker
     assert browser.get("/reports/import").status_code == 200
 
 
+@pytest.mark.writes_around_the_app  # the colleague's report is an INSERT of its own
 def test_the_command_says_so_too(app, runner, tmp_path, monkeypatch):
     hospital_id = make_hospital(app, reports=())
     colleague_saves_during_the_import(app, monkeypatch, hospital_id)
