@@ -105,7 +105,6 @@ class Figures:
         )
 
 
-
 @dataclass(slots=True)
 class Row:
     """One hospital's line of the page."""
