@@ -72,17 +72,7 @@ POST_TARGETS = max(2000, 400 * SECONDS)
 # New reports go on days before every stored one and at least this far back: outside every
 # window a page shows (365 days of trends, 90 of the chart, 13 weeks of the calendar).
 FAR_BACK_DAYS = 400
-COUNTS = (
-    "beds_total",
-    "beds_occupied",
-    "icu_beds_total",
-    "icu_beds_occupied",
-    "ventilators_total",
-    "ventilators_in_use",
-    "admissions",
-    "discharges",
-    "deaths",
-)
+COUNTS = rules.COUNT_FIELDS
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 # wrk prints its own summary; this line, read back, is what the table is made of.

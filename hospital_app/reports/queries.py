@@ -24,15 +24,22 @@ def filtered_reports(filters) -> Select:
     hospital_id = filters.hospital_id()
     if hospital_id is not None:
         stmt = stmt.where(Report.hospital_id == hospital_id)
-    if filters.region.data:
-        # The stored spelling (web.RegionFilter): equality uses the region index.
-        stmt = stmt.where(Hospital.region == filters.region.data)
-    if filters.date_from.data:
-        stmt = stmt.where(Report.report_date >= filters.date_from.data)
-    if filters.date_to.data:
-        stmt = stmt.where(Report.report_date <= filters.date_to.data)
+    stmt = _in_region_and_range(stmt, filters, Hospital.region, Report.report_date)
     day = Report.report_date
     return stmt.order_by(day.desc() if filters.newest_first() else day, Hospital.name, Report.id)
+
+
+def _in_region_and_range(stmt: Select, filters, region, day) -> Select:
+    """`stmt` kept to the filters' region and dates, on the `region` and `day` columns (the
+    reports' or the daily sums')."""
+    if filters.region.data:
+        # The stored spelling (web.RegionFilter): equality uses the region index.
+        stmt = stmt.where(region == filters.region.data)
+    if filters.date_from.data:
+        stmt = stmt.where(day >= filters.date_from.data)
+    if filters.date_to.data:
+        stmt = stmt.where(day <= filters.date_to.data)
+    return stmt
 
 
 def report_with_hospital(report_id: int) -> Report | None:
@@ -67,11 +74,6 @@ def counted(filters) -> tuple[int, int] | None:
         func.coalesce(func.sum(RegionDay.reports), 0),
         func.coalesce(func.sum(RegionDay.signed_off), 0),
     )
-    if filters.region.data:
-        stmt = stmt.where(RegionDay.region == filters.region.data)
-    if filters.date_from.data:
-        stmt = stmt.where(RegionDay.report_date >= filters.date_from.data)
-    if filters.date_to.data:
-        stmt = stmt.where(RegionDay.report_date <= filters.date_to.data)
+    stmt = _in_region_and_range(stmt, filters, RegionDay.region, RegionDay.report_date)
     total, signed_off = db.session.execute(stmt).one()
     return int(total), int(signed_off)  # MariaDB's SUM() is a Decimal
