@@ -85,7 +85,7 @@ def _account(session: Session, rows: Iterable[Mapping], sign: int, places: dict)
             sums[2] += sign
         for i, name in enumerate(census, 3):
             sums[i] += sign * row[name]
-        week = weeks[(hospital_id, day - timedelta(days=day.weekday()))]
+        week = weeks[(hospital_id, monday(day))]
         week[0] += sign
         week[1] += sign * on_time
 
