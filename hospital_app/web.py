@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
@@ -400,10 +400,12 @@ class PageArgs(CheckedArgs):
         """The page of `stmt` these arguments ask for; past the last page, an empty one.
         `total`: how many rows `stmt` selects, when the caller knows it already (read from
         the daily sums), so they are not counted again."""
-        args = {"page": self.page_number(), "per_page": self.per_page()}
         if total is None:
-            return db.paginate(stmt, error_out=False, **args)
-        return KnownTotalPagination(total, select=stmt, session=db.session, **args)
+            return db.paginate(
+                stmt, page=self.page_number(), per_page=self.per_page(), error_out=False
+            )
+        shown = stmt.limit(self.per_page()).offset((self.page_number() - 1) * self.per_page())
+        return self.page_of(list(db.session.execute(shown).unique().scalars()), total)
 
     def per_page(self) -> int:
         return current_app.config["PER_PAGE"]
@@ -431,14 +433,3 @@ class ReadPage(Pagination):
 
     def _query_count(self) -> int:
         return self._query_args["total"]
-
-
-class KnownTotalPagination(SelectPagination):
-    """A page of a list whose total the caller knows (CheckedArgs.paginate(total=…))."""
-
-    def __init__(self, total: int, **kwargs):
-        self._known_total = total
-        super().__init__(error_out=False, **kwargs)
-
-    def _query_count(self) -> int:
-        return self._known_total
